@@ -1,0 +1,11 @@
+//! `overt run`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> ExitCode {
+    eprintln!("overt run: not available yet");
+    ExitCode::from(2)
+}

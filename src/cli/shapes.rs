@@ -1,0 +1,11 @@
+//! `overt shapes`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> ExitCode {
+    eprintln!("overt shapes: not available yet");
+    ExitCode::from(2)
+}

@@ -1,0 +1,1 @@
+//! The rule engine: runs the rules of the catalogue over a module's shape analysis.

@@ -1,0 +1,1 @@
+//! The Overt language: syntax, printer and checker. Knows nothing of Python.

@@ -1,0 +1,49 @@
+//! The result of analysing one module, and the entry point.
+
+use ruff_text_size::TextRange;
+
+use super::dtype::Dtype;
+use super::numpy::{NumpyVersion, ShapeError};
+use super::shape::Shape;
+use crate::python::ParsedModule;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub numpy_version: NumpyVersion,
+}
+
+/// One assignment target whose value is a NumPy array or NumPy scalar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// Range of the target name.
+    pub range: TextRange,
+    pub name: String,
+    pub shape: Shape,
+    pub dtype: Option<Dtype>,
+}
+
+/// Something the analysis found that a rule may report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// NumPy would raise on this operation for the inferred shapes.
+    ShapeError { range: TextRange, error: ShapeError },
+    /// An inferred shape contradicts an annotation, an assert or a guard.
+    AnnotationMismatch {
+        range: TextRange,
+        expected: Shape,
+        inferred: Shape,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// In source order; a name assigned several times appears once per assignment.
+    pub bindings: Vec<Binding>,
+    pub findings: Vec<Finding>,
+}
+
+/// Analyses a parsed module. Never fails; broken code yields what can be inferred.
+pub fn analyze(_module: &ParsedModule, _source: &str, _options: &Options) -> Analysis {
+    Analysis::default()
+}

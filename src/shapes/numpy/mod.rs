@@ -1,0 +1,146 @@
+//! The NumPy model: what each NumPy function, method, attribute, operator and index does to
+//! shapes and dtypes. Pure functions over abstract values; the inference walker calls them.
+//! See docs/ARCHITECTURE.md "Where do I add a NumPy function?".
+
+use super::dim::Symbol;
+use super::facts::SizeFacts;
+use super::value::{ArrayValue, Value};
+
+/// Which NumPy's conventions to follow where they differ (e.g. `linalg.solve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NumpyVersion {
+    V1,
+    #[default]
+    V2,
+}
+
+/// The state the model may read and extend: known size equalities, fresh symbols for
+/// data-dependent sizes, and the configured NumPy version.
+pub struct Ctx<'a> {
+    pub facts: &'a mut SizeFacts,
+    pub version: NumpyVersion,
+    /// Counter for fresh symbols (`_1`, `_2`, ...) standing for data-dependent sizes.
+    pub fresh_counter: &'a mut u32,
+}
+
+impl Ctx<'_> {
+    pub fn fresh_symbol(&mut self) -> Symbol {
+        *self.fresh_counter += 1;
+        Symbol::new(&format!("_{}", self.fresh_counter))
+    }
+}
+
+/// A NumPy operation that raises for these shapes, with the evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    pub kind: ShapeErrorKind,
+    /// What NumPy would say, with the shapes: "operands could not be broadcast together
+    /// with shapes (3, 4) (5,)".
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShapeErrorKind {
+    Broadcast,
+    Matmul,
+    Reshape,
+    Axis,
+    Index,
+    Linalg,
+    Other,
+}
+
+/// The result of modelling one operation: the value, and an error when NumPy would raise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub value: Value,
+    pub error: Option<ShapeError>,
+}
+
+impl Outcome {
+    pub fn value(value: Value) -> Self {
+        Outcome { value, error: None }
+    }
+    pub fn unknown() -> Self {
+        Outcome::value(Value::Unknown)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    FloorDiv,
+    Mod,
+    Pow,
+    MatMul,
+    BitAnd,
+    BitOr,
+    BitXor,
+    LShift,
+    RShift,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Pos,
+    Invert,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtE,
+    Gt,
+    GtE,
+}
+
+/// Keyword arguments by name.
+pub type Kwargs<'v> = [(&'v str, Value)];
+
+/// A call of a NumPy function by canonical path (`"zeros"`, `"linalg.solve"`,
+/// `"random.default_rng"`).
+pub fn call(_ctx: &mut Ctx, _path: &str, _args: &[Value], _kwargs: &Kwargs) -> Outcome {
+    Outcome::unknown()
+}
+
+/// A method call on an array (`x.sum(axis=0)`, `x.reshape(n, -1)`), or on a random generator
+/// (`recv` is `Value::RandomGenerator`).
+pub fn method(
+    _ctx: &mut Ctx,
+    _recv: &Value,
+    _name: &str,
+    _args: &[Value],
+    _kwargs: &Kwargs,
+) -> Outcome {
+    Outcome::unknown()
+}
+
+/// An attribute of an array (`.T`, `.shape`, `.ndim`, `.size`, `.dtype`, `.mT`).
+pub fn attribute(_ctx: &mut Ctx, _recv: &ArrayValue, _name: &str) -> Outcome {
+    Outcome::unknown()
+}
+
+/// `lhs op rhs` where at least one side is an array.
+pub fn binary(_ctx: &mut Ctx, _op: BinOp, _lhs: &Value, _rhs: &Value) -> Outcome {
+    Outcome::unknown()
+}
+
+pub fn unary(_ctx: &mut Ctx, _op: UnaryOp, _operand: &Value) -> Outcome {
+    Outcome::unknown()
+}
+
+pub fn compare(_ctx: &mut Ctx, _op: CmpOp, _lhs: &Value, _rhs: &Value) -> Outcome {
+    Outcome::unknown()
+}
+
+/// `base[index]`; `index` is the subscript as a value (a `Value::Tuple` for `a[i, j]`).
+pub fn subscript(_ctx: &mut Ctx, _base: &ArrayValue, _index: &Value) -> Outcome {
+    Outcome::unknown()
+}

@@ -1,0 +1,71 @@
+//! Abstract values: what the shape engine knows about a Python value at one point.
+
+use super::dim::DimExpr;
+use super::dtype::Dtype;
+use super::shape::Shape;
+
+/// A NumPy array (or NumPy scalar) as far as it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrayValue {
+    pub shape: Shape,
+    /// `None` when the dtype is unknown.
+    pub dtype: Option<Dtype>,
+    /// True for NumPy scalars (`np.float64`, results of full reductions); these have shape `[]`.
+    pub is_scalar: bool,
+}
+
+impl ArrayValue {
+    pub fn new(shape: Shape, dtype: Option<Dtype>) -> Self {
+        ArrayValue {
+            shape,
+            dtype,
+            is_scalar: false,
+        }
+    }
+    pub fn scalar(dtype: Option<Dtype>) -> Self {
+        ArrayValue {
+            shape: Shape::scalar(),
+            dtype,
+            is_scalar: true,
+        }
+    }
+    pub fn unknown() -> Self {
+        ArrayValue::new(Shape::Unranked, None)
+    }
+}
+
+/// A Python value as the engine models it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Array(ArrayValue),
+    /// A Python `int`; the expression when it is known (literally or symbolically).
+    Int(Option<DimExpr>),
+    Float,
+    Complex,
+    Bool(Option<bool>),
+    Str(String),
+    None,
+    Ellipsis,
+    /// A slice `lo:hi:step`; each part is `None` when omitted, `Some(Value)` otherwise.
+    Slice(Box<[Option<Value>; 3]>),
+    Tuple(Vec<Value>),
+    List(Vec<Value>),
+    /// A NumPy dtype object or a type usable as one (`np.float32`, `float`).
+    DtypeObj(Dtype),
+    /// A reference to a NumPy module or function, by its canonical dotted path under
+    /// `numpy` (`""` is `numpy` itself, `"linalg.solve"`).
+    NumpyRef(String),
+    /// A `np.random.Generator` (from `np.random.default_rng`).
+    RandomGenerator,
+    /// Anything else, or not known.
+    Unknown,
+}
+
+impl Value {
+    pub fn as_array(&self) -> Option<&ArrayValue> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+}
