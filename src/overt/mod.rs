@@ -1,1 +1,14 @@
 //! The Overt language: syntax, printer and checker. Knows nothing of Python.
+//!
+//! Pipeline: [`parser::parse`] (source -> [`ast::SourceFile`] plus syntax errors), then
+//! [`checker::check`] (-> [`program::CheckedProgram`] plus errors). Errors are
+//! [`crate::diagnostic::Diagnostic`]s with byte ranges.
+
+pub mod ast;
+pub mod builtins;
+pub mod dtype;
+pub mod program;
+pub mod size;
+
+pub use dtype::Dtype;
+pub use program::CheckedProgram;
