@@ -1,11 +1,137 @@
-//! `overt shapes`.
+//! `overt shapes`: prints the inferred shape and dtype of every assignment whose value is a
+//! NumPy array or scalar, as text or as the JSON contract of issue 2.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use crate::python::{self, LineIndex};
+use crate::shapes::numpy::NumpyVersion;
+use crate::shapes::{self, Binding, Dim, Shape};
 
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("overt shapes: not available yet");
-    ExitCode::from(2)
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Version {
+    #[value(name = "1")]
+    V1,
+    #[value(name = "2")]
+    V2,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The Python file to analyse.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Which NumPy's rules to follow where they differ (e.g. `linalg.solve`).
+    #[arg(long = "numpy-version", value_enum, default_value = "2")]
+    pub numpy_version: Version,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let source = match std::fs::read_to_string(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("overt shapes: cannot read {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let options = shapes::Options {
+        numpy_version: match args.numpy_version {
+            Version::V1 => NumpyVersion::V1,
+            Version::V2 => NumpyVersion::V2,
+        },
+    };
+    let parsed = python::parse_module(&source);
+    let index = LineIndex::from_source_text(&source);
+    for d in &parsed.syntax_errors {
+        let (line, col) = python::line_column(&index, &source, d.range.start());
+        eprintln!(
+            "{}:{line}:{col}: {} {}",
+            args.file.display(),
+            d.code,
+            d.message
+        );
+    }
+    let analysis = shapes::analyze(&parsed, &source, &options);
+    let out = match args.format {
+        Format::Text => render_text(&analysis.bindings, &index, &source),
+        Format::Json => render_json(&analysis.bindings, &index, &source),
+    };
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// `12:5  B  float64[10, 2, 3, 40]`, one line per binding, columns aligned.
+pub fn render_text(bindings: &[Binding], index: &LineIndex, source: &str) -> String {
+    let rows: Vec<(String, &str, String)> = bindings
+        .iter()
+        .map(|b| {
+            let (line, col) = python::line_column(index, source, b.range.start());
+            let dtype = b.dtype.map_or("?", |d| d.name());
+            (
+                format!("{line}:{col}"),
+                b.name.as_str(),
+                format!("{dtype}{}", b.shape.public()),
+            )
+        })
+        .collect();
+    let loc_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let name_w = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (loc, name, ty) in rows {
+        out.push_str(&format!("{loc:<loc_w$} {name:<name_w$} {ty}\n"));
+    }
+    out
+}
+
+/// One element of the JSON contract, fields in contract order.
+#[derive(serde::Serialize)]
+struct JsonBinding<'a> {
+    line: usize,
+    column: usize,
+    name: &'a str,
+    shape: serde_json::Value,
+    dtype: Option<&'static str>,
+}
+
+/// The JSON contract: `[{"line", "column", "name", "shape", "dtype"}]`, one element a line.
+pub fn render_json(bindings: &[Binding], index: &LineIndex, source: &str) -> String {
+    let mut out = String::from("[");
+    for (i, b) in bindings.iter().enumerate() {
+        let (line, column) = python::line_column(index, source, b.range.start());
+        let item = JsonBinding {
+            line,
+            column,
+            name: &b.name,
+            shape: shape_json(&b.shape.public()),
+            dtype: b.dtype.map(|d| d.name()),
+        };
+        out.push_str(if i == 0 { "\n  " } else { ",\n  " });
+        out.push_str(&serde_json::to_string(&item).unwrap_or_else(|_| "null".to_string()));
+    }
+    out.push_str(if bindings.is_empty() { "]\n" } else { "\n]\n" });
+    out
+}
+
+fn shape_json(shape: &Shape) -> serde_json::Value {
+    match shape.dims() {
+        None => serde_json::Value::Null,
+        Some(dims) => dims
+            .iter()
+            .map(|d| match d {
+                Dim::Unknown => serde_json::Value::from("?"),
+                Dim::Known(e) => match e.as_lit() {
+                    Some(v) => serde_json::Value::from(v),
+                    None => serde_json::Value::from(e.to_string()),
+                },
+            })
+            .collect(),
+    }
 }

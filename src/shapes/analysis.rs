@@ -5,6 +5,7 @@ use ruff_text_size::TextRange;
 use super::dtype::Dtype;
 use super::numpy::{NumpyVersion, ShapeError};
 use super::shape::Shape;
+use super::walker::Walker;
 use crate::python::ParsedModule;
 
 #[derive(Debug, Clone, Default)]
@@ -43,7 +44,21 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
 }
 
-/// Analyses a parsed module. Never fails; broken code yields what can be inferred.
-pub fn analyze(_module: &ParsedModule, _source: &str, _options: &Options) -> Analysis {
-    Analysis::default()
+impl Finding {
+    pub fn range(&self) -> TextRange {
+        match self {
+            Finding::ShapeError { range, .. } | Finding::AnnotationMismatch { range, .. } => *range,
+        }
+    }
+}
+
+/// Analyses a parsed module. Never fails; broken code yields what can be inferred. Files
+/// that never mention NumPy are skipped without walking.
+pub fn analyze(module: &ParsedModule, source: &str, options: &Options) -> Analysis {
+    if !super::syntax::may_use_numpy(source) {
+        return Analysis::default();
+    }
+    let mut walker = Walker::new(options);
+    walker.run_module(&module.suite);
+    walker.out
 }

@@ -58,6 +58,12 @@ impl DimExpr {
         }
     }
 
+    /// True when the expression mentions an internal symbol (`_3`: a data-dependent size
+    /// or a callee's renamed symbol), which users see as `?`.
+    pub fn has_internal_symbol(&self) -> bool {
+        self.terms.iter().any(|(s, _)| s.as_str().starts_with('_'))
+    }
+
     /// `self + other`; `None` on integer overflow.
     pub fn checked_add(&self, other: &DimExpr) -> Option<DimExpr> {
         self.combine(other, 1)

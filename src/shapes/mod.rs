@@ -9,10 +9,16 @@ pub mod value;
 pub use dim::{Dim, DimExpr, Symbol};
 pub use dtype::Dtype;
 pub use shape::Shape;
-pub use value::{ArrayValue, Value};
+pub use value::{ArrayValue, Local, Value};
 
 pub mod analysis;
+mod eval;
 pub mod facts;
+mod jaxtyping;
 pub mod numpy;
+mod refine;
+mod state;
+mod syntax;
+mod walker;
 
 pub use analysis::{analyze, Analysis, Binding, Finding, Options};

@@ -31,6 +31,21 @@ impl Shape {
             Shape::Unranked => None,
         }
     }
+    /// The shape as users see it: axes whose size involves internal symbols are `?`.
+    pub fn public(&self) -> Shape {
+        match self {
+            Shape::Unranked => Shape::Unranked,
+            Shape::Ranked(dims) => Shape::Ranked(
+                dims.iter()
+                    .map(|d| match d {
+                        Dim::Known(e) if e.has_internal_symbol() => Dim::Unknown,
+                        d => d.clone(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
     /// True when the rank and every axis are literal integers.
     pub fn is_fully_literal(&self) -> bool {
         matches!(self, Shape::Ranked(d) if d.iter().all(|d| d.as_lit().is_some()))

@@ -57,8 +57,28 @@ pub enum Value {
     NumpyRef(String),
     /// A `np.random.Generator` (from `np.random.default_rng`).
     RandomGenerator,
+    /// A function or class defined in the analysed module, or an instance of such a class.
+    /// Only the inference walker gives these meaning; the NumPy model treats them as unknown.
+    Local(Local),
     /// Anything else, or not known.
     Unknown,
+}
+
+/// Module-local callables and objects, by the walker's ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Local {
+    Function(u32),
+    Class(u32),
+    /// An instance with the attributes its `__init__` assigned (`self.w = ...`), by name.
+    Instance {
+        class: u32,
+        attrs: Vec<(String, Value)>,
+    },
+    /// A method bound to an instance (`model.predict`).
+    BoundMethod {
+        function: u32,
+        recv: Box<Value>,
+    },
 }
 
 impl Value {

@@ -1,0 +1,1116 @@
+//! The inference walker: runs over a module's statements with an abstract state, handling
+//! control flow (branches join, loops reach a fixpoint), scopes, functions, classes and
+//! calls between them. Expressions are in `eval`, assertion/guard refinement in `refine`.
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_python_ast::name::Name;
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use super::analysis::{Analysis, Binding, Finding, Options};
+use super::dim::Symbol;
+use super::facts::SizeFacts;
+use super::numpy::{self, Ctx, Outcome};
+use super::state::State;
+use super::syntax as imports;
+use super::value::{Local, Value};
+
+/// Deepest expression/statement nesting we follow; deeper code is unknown.
+const MAX_DEPTH: u32 = 200;
+/// Loop passes before giving up on a fixpoint and forgetting what the loop assigns.
+const MAX_LOOP_PASSES: u32 = 4;
+/// Nested calls into module functions we follow.
+const MAX_CALL_DEPTH: u32 = 4;
+/// Total statement visits per module (bounds the cost of loops and calls).
+const EFFORT: u64 = 2_000_000;
+
+pub(crate) struct FunctionInfo<'m> {
+    pub def: &'m ast::StmtFunctionDef,
+    /// The class whose body defines it (a method).
+    pub class: Option<u32>,
+    /// Names the function assigns (its locals), parameters included.
+    pub locals: HashSet<Name>,
+}
+
+pub(crate) struct ClassInfo {
+    pub methods: HashMap<Name, u32>,
+    /// Attributes `__init__` assigns on `self`, as seen by its own (definition) run.
+    pub init_attrs: Option<Vec<(String, Value)>>,
+}
+
+/// What one scope's walk knows besides the state.
+pub(crate) struct Frame {
+    pub state: State,
+    /// The function being walked, `None` at module level.
+    pub function: Option<u32>,
+    /// Record bindings and findings (off in loop passes before the fixpoint and in
+    /// call specialisations).
+    pub record: bool,
+    /// Mint readable symbols (`n`) rather than internal ones (`_7`).
+    pub readable: bool,
+    /// Symbols minted per source position, so every loop pass mints the same one.
+    pub minted: HashMap<TextSize, Symbol>,
+    pub taken: HashSet<String>,
+    /// Symbols of annotation names in this call (`"n d"` binds `n`, `d` once per call).
+    pub ann_symbols: HashMap<String, Symbol>,
+    /// Join of the values returned so far.
+    pub returns: Option<Value>,
+    /// States at `break` / `continue` of the innermost loops.
+    pub loops: Vec<LoopExits>,
+    pub depth: u32,
+}
+
+#[derive(Default)]
+pub(crate) struct LoopExits {
+    pub breaks: Vec<State>,
+    pub continues: Vec<State>,
+}
+
+impl Frame {
+    pub fn new(function: Option<u32>, record: bool, state: State) -> Self {
+        Frame {
+            state,
+            function,
+            record,
+            readable: record,
+            minted: HashMap::new(),
+            taken: HashSet::new(),
+            ann_symbols: HashMap::new(),
+            returns: None,
+            loops: Vec::new(),
+            depth: 0,
+        }
+    }
+}
+
+pub(crate) struct Walker<'m> {
+    pub options: &'m Options,
+    pub out: Analysis,
+    pub fresh: u32,
+    pub functions: Vec<FunctionInfo<'m>>,
+    pub classes: Vec<ClassInfo>,
+    /// Module names bound exactly once (outside loops): functions may read them.
+    pub single_globals: HashSet<Name>,
+    pub globals: HashMap<Name, Value>,
+    /// Attribute names assigned anywhere except on `self` in `__init__`: never trusted.
+    pub untrusted_attrs: HashSet<Name>,
+    pub effort: u64,
+    pub call_stack: Vec<u32>,
+    /// Which function each `def` statement is, by its start offset.
+    pub def_ids: HashMap<TextSize, u32>,
+    pub class_ids: HashMap<TextSize, u32>,
+}
+
+impl<'m> Walker<'m> {
+    pub fn new(options: &'m Options) -> Self {
+        Walker {
+            options,
+            out: Analysis::default(),
+            fresh: 0,
+            functions: Vec::new(),
+            classes: Vec::new(),
+            single_globals: HashSet::new(),
+            globals: HashMap::new(),
+            untrusted_attrs: HashSet::new(),
+            effort: EFFORT,
+            call_stack: Vec::new(),
+            def_ids: HashMap::new(),
+            class_ids: HashMap::new(),
+        }
+    }
+
+    /// Walks a module: its top level, then every function body once with parameters from
+    /// their annotations.
+    pub fn run_module(&mut self, suite: &'m [Stmt]) {
+        self.collect_defs(suite, None, 0);
+        self.single_globals = imports::single_bindings(suite);
+        self.untrusted_attrs = imports::untrusted_attributes(suite);
+        let mut frame = Frame::new(None, true, State::default());
+        self.walk_body(&mut frame, suite);
+        for id in 0..self.functions.len() {
+            self.definition_run(id as u32);
+        }
+        self.out.bindings.sort_by_key(|b| b.range.start());
+        self.out.findings.sort_by_key(|f| f.range().start());
+        self.out.findings.dedup();
+    }
+
+    fn collect_defs(&mut self, body: &'m [Stmt], class: Option<u32>, depth: u32) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        for stmt in body {
+            match stmt {
+                Stmt::FunctionDef(def) => {
+                    let id = self.functions.len() as u32;
+                    self.def_ids.insert(def.range.start(), id);
+                    let mut locals = imports::assigned_names(&def.body);
+                    for p in def.parameters.iter() {
+                        locals.insert(p.name().id.clone());
+                    }
+                    self.functions.push(FunctionInfo { def, class, locals });
+                    if let Some(c) = class {
+                        if let Some(info) = self.classes.get_mut(c as usize) {
+                            info.methods.insert(def.name.id.clone(), id);
+                        }
+                    }
+                    self.collect_defs(&def.body, None, depth + 1);
+                }
+                Stmt::ClassDef(def) => {
+                    let id = self.classes.len() as u32;
+                    self.class_ids.insert(def.range.start(), id);
+                    self.classes.push(ClassInfo {
+                        methods: HashMap::new(),
+                        init_attrs: None,
+                    });
+                    self.collect_defs(&def.body, Some(id), depth + 1);
+                }
+                _ => imports::for_each_child_body(stmt, |b| self.collect_defs(b, None, depth + 1)),
+            }
+        }
+    }
+
+    /// Spends effort; false when the module's budget is exhausted (then give up: unknown).
+    pub fn spend(&mut self, n: u64) -> bool {
+        if self.effort < n {
+            self.effort = 0;
+            false
+        } else {
+            self.effort -= n;
+            true
+        }
+    }
+
+    // ---- recording -----------------------------------------------------------------
+
+    pub fn record_binding(&mut self, f: &Frame, range: TextRange, name: &str, value: &Value) {
+        if !f.record {
+            return;
+        }
+        if let Value::Array(a) = value {
+            let shape = canonical_shape(&f.state.facts, &a.shape);
+            self.out.bindings.push(Binding {
+                range,
+                name: name.to_string(),
+                shape,
+                dtype: a.dtype,
+            });
+        }
+    }
+
+    pub fn record_finding(&mut self, f: &Frame, finding: Finding) {
+        if f.record {
+            self.out.findings.push(finding);
+        }
+    }
+
+    /// Runs one NumPy-model operation; an error becomes a finding at `range` and the value
+    /// is then unknown.
+    pub fn model(
+        &mut self,
+        f: &mut Frame,
+        range: TextRange,
+        op: impl FnOnce(&mut Ctx) -> Outcome,
+    ) -> Value {
+        let outcome = {
+            let mut ctx = Ctx {
+                facts: &mut f.state.facts,
+                version: self.options.numpy_version,
+                fresh_counter: &mut self.fresh,
+            };
+            op(&mut ctx)
+        };
+        match outcome.error {
+            Some(error) => {
+                self.record_finding(f, Finding::ShapeError { range, error });
+                Value::Unknown
+            }
+            None => outcome.value,
+        }
+    }
+
+    /// A symbol for a size first seen at `at` (a target or parameter named `hint`):
+    /// readable in definition runs, internal otherwise, the same one on every loop pass.
+    pub fn mint(&mut self, f: &mut Frame, at: TextSize, hint: &str) -> Symbol {
+        if let Some(s) = f.minted.get(&at) {
+            return s.clone();
+        }
+        let s = if f.readable && !hint.is_empty() && !hint.starts_with('_') {
+            let mut name = hint.to_string();
+            while f.taken.contains(&name) {
+                name.push('\'');
+            }
+            Symbol::new(&name)
+        } else {
+            self.fresh += 1;
+            Symbol::new(&format!("_{}", self.fresh))
+        };
+        f.taken.insert(s.as_str().to_string());
+        f.minted.insert(at, s.clone());
+        s
+    }
+
+    // ---- statements ------------------------------------------------------------------
+
+    pub fn walk_body(&mut self, f: &mut Frame, body: &'m [Stmt]) {
+        for stmt in body {
+            if !f.state.reachable {
+                break;
+            }
+            self.walk_stmt(f, stmt);
+        }
+    }
+
+    fn walk_stmt(&mut self, f: &mut Frame, stmt: &'m Stmt) {
+        if !self.spend(1) || f.depth > MAX_DEPTH {
+            self.havoc(f, std::slice::from_ref(stmt));
+            return;
+        }
+        f.depth += 1;
+        self.walk_stmt_inner(f, stmt);
+        f.depth -= 1;
+    }
+
+    fn walk_stmt_inner(&mut self, f: &mut Frame, stmt: &'m Stmt) {
+        match stmt {
+            Stmt::Expr(s) => {
+                self.eval(f, &s.value);
+            }
+            Stmt::Assign(s) => {
+                let value = self.eval(f, &s.value);
+                for target in &s.targets {
+                    self.assign(f, target, value.clone(), Some(&s.value));
+                }
+            }
+            Stmt::AnnAssign(s) => {
+                let value = match &s.value {
+                    Some(v) => self.eval(f, v),
+                    None => return,
+                };
+                let value = self.check_annotation(f, &s.annotation, value, s.target.range());
+                self.assign(f, &s.target, value, s.value.as_deref());
+            }
+            Stmt::AugAssign(s) => self.aug_assign(f, s),
+            Stmt::Return(s) => {
+                let value = match &s.value {
+                    Some(v) => self.eval(f, v),
+                    None => Value::None,
+                };
+                let value = canonical_value(&f.state.facts, &value);
+                f.returns = Some(match f.returns.take() {
+                    None => value,
+                    Some(prev) => super::state::join_value(
+                        &prev,
+                        &value,
+                        &SizeFacts::default(),
+                        &SizeFacts::default(),
+                    ),
+                });
+                f.state.reachable = false;
+            }
+            Stmt::Raise(s) => {
+                if let Some(e) = &s.exc {
+                    self.eval(f, e);
+                }
+                f.state.reachable = false;
+            }
+            Stmt::Break(_) => {
+                if let Some(l) = f.loops.last_mut() {
+                    l.breaks.push(f.state.clone());
+                }
+                f.state.reachable = false;
+            }
+            Stmt::Continue(_) => {
+                if let Some(l) = f.loops.last_mut() {
+                    l.continues.push(f.state.clone());
+                }
+                f.state.reachable = false;
+            }
+            Stmt::Assert(s) => {
+                self.eval(f, &s.test);
+                self.refine(f, &s.test, true);
+            }
+            Stmt::If(s) => self.walk_if(f, s),
+            Stmt::For(s) => self.walk_for(f, s),
+            Stmt::While(s) => self.walk_while(f, s),
+            Stmt::With(s) => {
+                for item in &s.items {
+                    self.eval(f, &item.context_expr);
+                    if let Some(t) = &item.optional_vars {
+                        self.assign(f, t, Value::Unknown, None);
+                    }
+                }
+                self.walk_body(f, &s.body);
+            }
+            Stmt::Try(s) => self.walk_try(f, s),
+            Stmt::Match(s) => {
+                self.eval(f, &s.subject);
+                let before = f.state.clone();
+                let mut after = before.clone();
+                for case in &s.cases {
+                    f.state = before.clone();
+                    let mut bound = HashSet::new();
+                    imports::pattern_names(&case.pattern, &mut bound);
+                    for n in &bound {
+                        f.state.vars.remove(n.as_str());
+                    }
+                    if let Some(g) = &case.guard {
+                        self.eval(f, g);
+                    }
+                    self.walk_body(f, &case.body);
+                    after = after.join(&f.state);
+                }
+                f.state = after;
+            }
+            Stmt::Import(s) => {
+                for alias in &s.names {
+                    let (name, value) = imports::import_binding(alias);
+                    f.state.set(&name, value.clone());
+                    self.note_global(f, &name, &value);
+                }
+            }
+            Stmt::ImportFrom(s) => {
+                for alias in &s.names {
+                    if let Some((name, value)) = imports::import_from_binding(s, alias) {
+                        f.state.set(&name, value.clone());
+                        self.note_global(f, &name, &value);
+                    }
+                }
+            }
+            Stmt::FunctionDef(def) => {
+                for d in &def.decorator_list {
+                    self.eval(f, &d.expression);
+                }
+                // Decorators may replace the function: only undecorated ones are followed.
+                let value = match self.def_ids.get(&def.range.start()) {
+                    Some(&id) if def.decorator_list.is_empty() => Value::Local(Local::Function(id)),
+                    _ => Value::Unknown,
+                };
+                f.state.set(&def.name.id, value.clone());
+                self.note_global(f, &def.name.id, &value);
+            }
+            Stmt::ClassDef(def) => {
+                let value = match self.class_ids.get(&def.range.start()) {
+                    Some(&id) if def.decorator_list.is_empty() && def.arguments.is_none() => {
+                        Value::Local(Local::Class(id))
+                    }
+                    _ => Value::Unknown,
+                };
+                f.state.set(&def.name.id, value.clone());
+                self.note_global(f, &def.name.id, &value);
+            }
+            Stmt::Delete(s) => {
+                for t in &s.targets {
+                    if let Expr::Name(n) = t {
+                        f.state.vars.remove(n.id.as_str());
+                    }
+                }
+            }
+            Stmt::Global(_)
+            | Stmt::Nonlocal(_)
+            | Stmt::Pass(_)
+            | Stmt::TypeAlias(_)
+            | Stmt::IpyEscapeCommand(_) => {}
+        }
+    }
+
+    /// Forgets everything the statements could assign.
+    fn havoc(&mut self, f: &mut Frame, body: &[Stmt]) {
+        for name in imports::assigned_names(body) {
+            f.state.vars.remove(name.as_str());
+        }
+    }
+
+    fn note_global(&mut self, f: &Frame, name: &str, value: &Value) {
+        if f.function.is_none() && self.single_globals.contains(name) {
+            self.globals.insert(Name::new(name), value.clone());
+        }
+    }
+
+    fn walk_if(&mut self, f: &mut Frame, s: &'m ast::StmtIf) {
+        self.eval(f, &s.test);
+        let before = f.state.clone();
+        self.refine(f, &s.test, true);
+        self.walk_body(f, &s.body);
+        let mut after = std::mem::replace(&mut f.state, before);
+        self.refine(f, &s.test, false);
+        let mut has_else = false;
+        for clause in &s.elif_else_clauses {
+            match &clause.test {
+                Some(test) => {
+                    self.eval(f, test);
+                    let before = f.state.clone();
+                    self.refine(f, test, true);
+                    self.walk_body(f, &clause.body);
+                    after = after.join(&f.state);
+                    f.state = before;
+                    self.refine(f, test, false);
+                }
+                None => {
+                    has_else = true;
+                    self.walk_body(f, &clause.body);
+                    after = after.join(&f.state);
+                }
+            }
+        }
+        if !has_else {
+            after = after.join(&f.state);
+        }
+        f.state = after;
+    }
+
+    /// Walks a loop body to a fixpoint of the loop-head state, then once more recording.
+    /// `enter` runs at the head of each pass (binds the loop target, refines by the test).
+    fn walk_loop(
+        &mut self,
+        f: &mut Frame,
+        body: &'m [Stmt],
+        orelse: &'m [Stmt],
+        enter: &mut dyn FnMut(&mut Self, &mut Frame),
+        exit_refine: &mut dyn FnMut(&mut Self, &mut Frame),
+    ) {
+        let pre = f.state.clone();
+        let record = f.record;
+        f.record = false;
+        let mut head = pre.clone();
+        let mut converged = false;
+        for _ in 0..MAX_LOOP_PASSES {
+            f.state = head.clone();
+            f.loops.push(LoopExits::default());
+            enter(self, f);
+            self.walk_body(f, body);
+            let exits = f.loops.pop().unwrap_or_default();
+            let mut next = pre.join(&f.state);
+            for c in &exits.continues {
+                next = next.join(c);
+            }
+            if next.same_as(&head) {
+                converged = true;
+                break;
+            }
+            head = next;
+        }
+        if !converged {
+            // Sound fallback: the state before the loop minus whatever the loop assigns.
+            head = pre.clone();
+            for name in imports::assigned_names(body) {
+                head.vars.remove(name.as_str());
+            }
+        }
+        f.record = record;
+        f.state = head.clone();
+        f.loops.push(LoopExits::default());
+        enter(self, f);
+        self.walk_body(f, body);
+        let exits = f.loops.pop().unwrap_or_default();
+        // Normal exit: the head state with the loop condition false, then `else`.
+        f.state = head;
+        exit_refine(self, f);
+        self.walk_body(f, orelse);
+        let mut after = std::mem::take(&mut f.state);
+        for b in &exits.breaks {
+            after = after.join(b);
+        }
+        f.state = after;
+    }
+
+    fn walk_for(&mut self, f: &mut Frame, s: &'m ast::StmtFor) {
+        let iter = self.eval(f, &s.iter);
+        let element = self.element_of(f, &s.iter, &iter);
+        let target: &'m Expr = &s.target;
+        self.walk_loop(
+            f,
+            &s.body,
+            &s.orelse,
+            &mut |w, f| w.assign(f, target, element.clone(), None),
+            &mut |_, _| {},
+        );
+    }
+
+    fn walk_while(&mut self, f: &mut Frame, s: &'m ast::StmtWhile) {
+        let test: &'m Expr = &s.test;
+        self.walk_loop(
+            f,
+            &s.body,
+            &s.orelse,
+            &mut |w, f| {
+                w.eval(f, test);
+                w.refine(f, test, true);
+            },
+            &mut |w, f| {
+                if is_true_literal(test) {
+                    f.state.reachable = false;
+                } else {
+                    w.refine(f, test, false);
+                }
+            },
+        );
+    }
+
+    fn walk_try(&mut self, f: &mut Frame, s: &'m ast::StmtTry) {
+        let pre = f.state.clone();
+        self.walk_body(f, &s.body);
+        self.walk_body(f, &s.orelse);
+        let mut after = std::mem::take(&mut f.state);
+        // A handler may start anywhere in the body: forget what the body assigns.
+        let mut handler_entry = pre;
+        for name in imports::assigned_names(&s.body) {
+            handler_entry.vars.remove(name.as_str());
+        }
+        for handler in &s.handlers {
+            let ast::ExceptHandler::ExceptHandler(h) = handler;
+            f.state = handler_entry.clone();
+            if let Some(t) = &h.type_ {
+                self.eval(f, t);
+            }
+            if let Some(n) = &h.name {
+                f.state.vars.remove(n.id.as_str());
+            }
+            self.walk_body(f, &h.body);
+            after = after.join(&f.state);
+        }
+        if !s.finalbody.is_empty() {
+            // `finally` also runs on exceptional paths; walk it from what any path knows.
+            let reachable = after.reachable;
+            f.state = after.join(&handler_entry);
+            self.walk_body(f, &s.finalbody);
+            if !reachable {
+                f.state.reachable = false;
+            }
+            return;
+        }
+        f.state = after;
+    }
+
+    // ---- assignment ------------------------------------------------------------------
+
+    /// Binds `target` to `value`. `source` is the assigned expression when there is one
+    /// (to learn from `n, d = x.shape`).
+    pub fn assign(
+        &mut self,
+        f: &mut Frame,
+        target: &'m Expr,
+        value: Value,
+        source: Option<&'m Expr>,
+    ) {
+        match target {
+            Expr::Name(n) => {
+                let value = match value {
+                    // A run-time integer of unknown value is still one fixed number: name it.
+                    Value::Int(None) => {
+                        let s = super::dim::DimExpr::sym(self.mint(f, n.range.start(), &n.id));
+                        if let Some(src) = source {
+                            self.learn_axis_source(f, src, &s);
+                        }
+                        Value::Int(Some(s))
+                    }
+                    v => v,
+                };
+                self.record_binding(f, n.range, &n.id, &value);
+                self.note_global(f, &n.id, &value);
+                f.state.set(&n.id, value);
+            }
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                if let Some(src) = source {
+                    self.learn_from_shape_unpack(f, elts, src);
+                }
+                let value = if source.is_some() {
+                    // Re-read: unpacking `x.shape` may have named its axes.
+                    match source {
+                        Some(src) if is_shape_attribute(src) => self.eval_quiet(f, src),
+                        _ => value,
+                    }
+                } else {
+                    value
+                };
+                let parts = self.unpack(f, &value, elts.len(), target.range());
+                let star = elts.iter().position(|e| matches!(e, Expr::Starred(_)));
+                match (parts, star) {
+                    (Some(parts), None) => {
+                        for (t, v) in elts.iter().zip(parts) {
+                            self.assign(f, t, v, None);
+                        }
+                    }
+                    _ => {
+                        for t in elts {
+                            self.assign(f, t, Value::Unknown, None);
+                        }
+                    }
+                }
+            }
+            Expr::Starred(s) => self.assign(f, &s.value, Value::Unknown, None),
+            Expr::Attribute(a) => {
+                let recv = self.eval(f, &a.value);
+                if let (Expr::Name(n), Value::Local(Local::Instance { class, mut attrs })) =
+                    (&*a.value, recv)
+                {
+                    attrs.retain(|(k, _)| k != a.attr.id.as_str());
+                    if !matches!(value, Value::Unknown) {
+                        attrs.push((a.attr.id.to_string(), value));
+                    }
+                    f.state
+                        .set(&n.id, Value::Local(Local::Instance { class, attrs }));
+                }
+            }
+            Expr::Subscript(sub) => {
+                // `x[i] = v` keeps x's shape; still check the index itself.
+                self.eval_subscript(f, sub);
+            }
+            _ => {}
+        }
+    }
+
+    fn aug_assign(&mut self, f: &mut Frame, s: &'m ast::StmtAugAssign) {
+        let rhs = self.eval(f, &s.value);
+        let Some(op) = super::eval::bin_op(s.op) else {
+            return;
+        };
+        match &*s.target {
+            Expr::Name(n) => {
+                let cur = self.lookup(f, &n.id);
+                let result = self.binary(f, s.range, op, &cur, &rhs);
+                let value = match (&cur, &result) {
+                    // In place: the target keeps its shape and dtype, when the result fits.
+                    (Value::Array(c), Value::Array(r)) if !c.is_scalar => {
+                        self.check_in_place(f, s.range, c, r);
+                        Value::Array(c.clone())
+                    }
+                    _ => result,
+                };
+                self.assign(f, &s.target, value, None);
+            }
+            Expr::Subscript(sub) => {
+                self.eval_subscript(f, sub);
+            }
+            Expr::Attribute(a) => {
+                self.eval(f, &a.value);
+            }
+            _ => {}
+        }
+    }
+
+    /// The values of `n` targets unpacked from `value`, when known.
+    fn unpack(
+        &mut self,
+        f: &mut Frame,
+        value: &Value,
+        n: usize,
+        range: TextRange,
+    ) -> Option<Vec<Value>> {
+        match value {
+            Value::Tuple(items) | Value::List(items) if items.len() == n => Some(items.clone()),
+            Value::Array(a) if !a.is_scalar => {
+                let first = a
+                    .shape
+                    .dims()
+                    .and_then(|d| d.first())
+                    .and_then(|d| d.as_lit());
+                if first != Some(n as i64) {
+                    return None;
+                }
+                let a = a.clone();
+                Some(
+                    (0..n)
+                        .map(|i| {
+                            let idx = Value::Int(Some(super::dim::DimExpr::lit(i as i64)));
+                            self.model(f, range, |ctx| numpy::subscript(ctx, &a, &idx))
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    // ---- functions -------------------------------------------------------------------
+
+    /// Looks a name up: the frame's locals, then (inside functions, for names the function
+    /// does not assign) the module's single-assignment globals, then builtins.
+    pub fn lookup(&self, f: &Frame, name: &str) -> Value {
+        if let Some(v) = f.state.get(name) {
+            return v.clone();
+        }
+        let local = match f.function {
+            None => true,
+            Some(id) => self
+                .functions
+                .get(id as usize)
+                .is_some_and(|info| info.locals.contains(name)),
+        };
+        if !local {
+            if let Some(v) = self.globals.get(name) {
+                return v.clone();
+            }
+        }
+        if local && f.function.is_some() {
+            return Value::Unknown;
+        }
+        if f.state.vars.contains_key(name) {
+            return Value::Unknown;
+        }
+        super::eval::builtin_value(name)
+    }
+
+    /// Walks a function once with parameters from their annotations, recording its
+    /// bindings and checking its return annotation.
+    fn definition_run(&mut self, id: u32) {
+        let Some(info) = self.functions.get(id as usize) else {
+            return;
+        };
+        let def = info.def;
+        let class = info.class;
+        let mut frame = Frame::new(Some(id), true, State::default());
+        let is_method = class.is_some() && !has_decorator(def, "staticmethod");
+        let recv = match class {
+            Some(c) if is_method && !has_decorator(def, "classmethod") => {
+                let attrs = if def.name.id.as_str() == "__init__" {
+                    Vec::new()
+                } else {
+                    self.init_attrs(c)
+                };
+                Some(Value::Local(Local::Instance { class: c, attrs }))
+            }
+            _ => None,
+        };
+        self.bind_parameters(&mut frame, def, recv, &[], &[], None);
+        self.walk_body(&mut frame, &def.body);
+        if let (Some(c), "__init__") = (class, def.name.id.as_str()) {
+            let attrs = self_attrs(&frame, def, &self.untrusted_attrs);
+            if let Some(ci) = self.classes.get_mut(c as usize) {
+                if ci.init_attrs.is_none() {
+                    ci.init_attrs = Some(attrs);
+                }
+            }
+        }
+        if let (Some(ret), Some(value)) = (&def.returns, frame.returns.clone()) {
+            self.check_annotation(&mut frame, ret, value, def.name.range);
+        }
+    }
+
+    /// Attributes of instances of class `c` as its `__init__` leaves them.
+    fn init_attrs(&mut self, c: u32) -> Vec<(String, Value)> {
+        if let Some(attrs) = self
+            .classes
+            .get(c as usize)
+            .and_then(|ci| ci.init_attrs.clone())
+        {
+            return attrs;
+        }
+        let init = self
+            .classes
+            .get(c as usize)
+            .and_then(|ci| ci.methods.get("__init__").copied());
+        let attrs = match init {
+            Some(fid) if !self.call_stack.contains(&fid) => {
+                self.call_stack.push(fid);
+                let Some(def) = self.functions.get(fid as usize).map(|i| i.def) else {
+                    return Vec::new();
+                };
+                let mut frame = Frame::new(Some(fid), false, State::default());
+                let recv = Value::Local(Local::Instance {
+                    class: c,
+                    attrs: Vec::new(),
+                });
+                self.bind_parameters(&mut frame, def, Some(recv), &[], &[], None);
+                self.walk_body(&mut frame, &def.body);
+                self.call_stack.pop();
+                self_attrs(&frame, def, &self.untrusted_attrs)
+            }
+            _ => Vec::new(),
+        };
+        if let Some(ci) = self.classes.get_mut(c as usize) {
+            ci.init_attrs = Some(attrs.clone());
+        }
+        attrs
+    }
+
+    /// Binds a function's parameters in `frame`: `recv` to the first, then positional and
+    /// keyword arguments; annotated parameters without an argument take the annotation's
+    /// shape. `call` is the caller's frame facts and the argument ranges when specialising.
+    pub fn bind_parameters(
+        &mut self,
+        frame: &mut Frame,
+        def: &'m ast::StmtFunctionDef,
+        recv: Option<Value>,
+        args: &[(Value, TextRange)],
+        kwargs: &[(&str, Value, TextRange)],
+        caller: Option<&mut Frame>,
+    ) {
+        let params = &def.parameters;
+        let mut positional: Vec<&'m ast::ParameterWithDefault> = params
+            .posonlyargs
+            .iter()
+            .chain(params.args.iter())
+            .collect();
+        if let Some(r) = recv {
+            if positional.is_empty() {
+                return;
+            }
+            let first = positional.remove(0);
+            frame.state.set(&first.parameter.name.id, r);
+        }
+        let mut caller = caller;
+        let mut extra = Vec::new();
+        let mut given: HashMap<&str, (Value, Option<TextRange>)> = HashMap::new();
+        for (i, (v, r)) in args.iter().enumerate() {
+            match positional.get(i) {
+                Some(p) => {
+                    given.insert(p.parameter.name.id.as_str(), (v.clone(), Some(*r)));
+                }
+                None => extra.push(v.clone()),
+            }
+        }
+        for (k, v, r) in kwargs {
+            given.insert(k, (v.clone(), Some(*r)));
+        }
+        let all = positional.iter().copied().chain(params.kwonlyargs.iter());
+        for p in all {
+            let name = p.parameter.name.id.as_str();
+            let value = match given.remove(name) {
+                Some((v, range)) => {
+                    let v = match (&p.parameter.annotation, caller.as_deref_mut(), range) {
+                        (Some(ann), Some(c), Some(r)) => {
+                            self.bind_annotated_argument(frame, c, ann, v, r)
+                        }
+                        _ => v,
+                    };
+                    v
+                }
+                None if caller.is_some() => match &p.default {
+                    Some(d) => self.eval(frame, d),
+                    None => Value::Unknown,
+                },
+                None => match &p.parameter.annotation {
+                    Some(ann) => self.annotation_value(frame, ann),
+                    None => Value::Unknown,
+                },
+            };
+            let value = match value {
+                Value::Int(None) => {
+                    let s = self.mint(frame, p.parameter.name.range.start(), name);
+                    Value::Int(Some(super::dim::DimExpr::sym(s)))
+                }
+                v => v,
+            };
+            frame.state.set(name, value);
+        }
+        if let Some(va) = &params.vararg {
+            let v = if caller.is_some() {
+                Value::Tuple(extra)
+            } else {
+                Value::Unknown
+            };
+            frame.state.set(&va.name.id, v);
+        }
+    }
+
+    /// A call of a module function with known argument values: walks its body with them
+    /// (bounded in depth and effort) and returns the joined return value.
+    pub fn call_function(
+        &mut self,
+        f: &mut Frame,
+        id: u32,
+        recv: Option<Value>,
+        args: &[(Value, TextRange)],
+        kwargs: &[(&str, Value, TextRange)],
+    ) -> Value {
+        if self.call_stack.len() as u32 >= MAX_CALL_DEPTH
+            || self.call_stack.contains(&id)
+            || self.effort == 0
+        {
+            return Value::Unknown;
+        }
+        let Some(def) = self.functions.get(id as usize).map(|i| i.def) else {
+            return Value::Unknown;
+        };
+        if def.is_async || !def.decorator_list.is_empty() && !is_plain_method_decorator(def) {
+            return Value::Unknown;
+        }
+        if contains_yield(&def.body) {
+            return Value::Unknown;
+        }
+        let mut frame = self.run_callee(f, id, def, recv, args, kwargs);
+        let returned = match frame.returns.take() {
+            Some(v) if frame.state.reachable => super::state::join_value(
+                &v,
+                &Value::None,
+                &SizeFacts::default(),
+                &SizeFacts::default(),
+            ),
+            Some(v) => v,
+            None if frame.state.reachable => Value::None,
+            None => Value::Unknown,
+        };
+        canonical_value(&frame.state.facts, &returned)
+    }
+
+    /// Walks function `id` on the given arguments in a fresh frame (not recording). The
+    /// callee sees the caller's size facts so that its results are in caller terms.
+    fn run_callee(
+        &mut self,
+        f: &mut Frame,
+        id: u32,
+        def: &'m ast::StmtFunctionDef,
+        recv: Option<Value>,
+        args: &[(Value, TextRange)],
+        kwargs: &[(&str, Value, TextRange)],
+    ) -> Frame {
+        self.call_stack.push(id);
+        let state = State {
+            vars: HashMap::new(),
+            facts: f.state.facts.clone(),
+            reachable: true,
+        };
+        let mut frame = Frame::new(Some(id), false, state);
+        frame.readable = false;
+        self.bind_parameters(&mut frame, def, recv, args, kwargs, Some(f));
+        self.walk_body(&mut frame, &def.body);
+        self.call_stack.pop();
+        frame
+    }
+
+    /// The instance `Class(args)` creates: its `__init__` run on the arguments.
+    pub fn construct(
+        &mut self,
+        f: &mut Frame,
+        class: u32,
+        args: &[(Value, TextRange)],
+        kwargs: &[(&str, Value, TextRange)],
+    ) -> Value {
+        let init = self
+            .classes
+            .get(class as usize)
+            .and_then(|c| c.methods.get("__init__").copied());
+        let empty = Value::Local(Local::Instance {
+            class,
+            attrs: Vec::new(),
+        });
+        let Some(init) = init else {
+            return empty;
+        };
+        if self.call_stack.len() as u32 >= MAX_CALL_DEPTH || self.call_stack.contains(&init) {
+            return empty;
+        }
+        let Some(def) = self.functions.get(init as usize).map(|i| i.def) else {
+            return empty;
+        };
+        let frame = self.run_callee(f, init, def, Some(empty), args, kwargs);
+        let attrs = self_attrs(&frame, def, &self.untrusted_attrs);
+        let attrs = attrs
+            .into_iter()
+            .map(|(k, v)| (k, canonical_value(&frame.state.facts, &v)))
+            .collect();
+        Value::Local(Local::Instance { class, attrs })
+    }
+
+    pub fn method_of(&self, class: u32, name: &str) -> Option<u32> {
+        self.classes
+            .get(class as usize)
+            .and_then(|c| c.methods.get(name).copied())
+    }
+}
+
+/// The attributes `self` holds at the end of a method's frame (`__init__`), minus those
+/// assigned elsewhere too.
+fn self_attrs(
+    frame: &Frame,
+    def: &ast::StmtFunctionDef,
+    untrusted: &HashSet<Name>,
+) -> Vec<(String, Value)> {
+    let Some(first) = def
+        .parameters
+        .posonlyargs
+        .iter()
+        .chain(def.parameters.args.iter())
+        .next()
+    else {
+        return Vec::new();
+    };
+    if !frame.state.reachable && frame.returns.is_none() {
+        return Vec::new();
+    }
+    match frame.state.get(&first.parameter.name.id) {
+        Some(Value::Local(Local::Instance { attrs, .. })) => attrs
+            .iter()
+            .filter(|(k, _)| !untrusted.contains(k.as_str()))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn has_decorator(def: &ast::StmtFunctionDef, name: &str) -> bool {
+    def.decorator_list
+        .iter()
+        .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == name))
+}
+
+fn is_plain_method_decorator(def: &ast::StmtFunctionDef) -> bool {
+    def.decorator_list
+        .iter()
+        .all(|d| matches!(&d.expression, Expr::Name(n) if matches!(n.id.as_str(), "staticmethod")))
+}
+
+fn contains_yield(body: &[Stmt]) -> bool {
+    imports::contains_yield(body)
+}
+
+fn is_true_literal(e: &Expr) -> bool {
+    match e {
+        Expr::BooleanLiteral(b) => b.value,
+        Expr::NumberLiteral(n) => matches!(&n.value, ast::Number::Int(i) if i.as_u64() != Some(0)),
+        _ => false,
+    }
+}
+
+pub(crate) fn is_shape_attribute(e: &Expr) -> bool {
+    matches!(e, Expr::Attribute(a) if a.attr.id.as_str() == "shape")
+}
+
+pub(crate) fn canonical_shape(
+    facts: &SizeFacts,
+    shape: &super::shape::Shape,
+) -> super::shape::Shape {
+    use super::dim::Dim;
+    use super::shape::Shape;
+    match shape {
+        Shape::Unranked => Shape::Unranked,
+        Shape::Ranked(dims) => Shape::Ranked(
+            dims.iter()
+                .map(|d| match d {
+                    Dim::Known(e) => Dim::Known(facts.canonical(e)),
+                    Dim::Unknown => Dim::Unknown,
+                })
+                .collect(),
+        ),
+    }
+}
+
+pub(crate) fn canonical_value(facts: &SizeFacts, value: &Value) -> Value {
+    if facts.is_empty() {
+        return value.clone();
+    }
+    match value {
+        Value::Array(a) => Value::Array(super::value::ArrayValue {
+            shape: canonical_shape(facts, &a.shape),
+            dtype: a.dtype,
+            is_scalar: a.is_scalar,
+        }),
+        Value::Int(Some(e)) => Value::Int(Some(facts.canonical(e))),
+        Value::Tuple(items) => {
+            Value::Tuple(items.iter().map(|v| canonical_value(facts, v)).collect())
+        }
+        Value::List(items) => {
+            Value::List(items.iter().map(|v| canonical_value(facts, v)).collect())
+        }
+        Value::Local(Local::Instance { class, attrs }) => Value::Local(Local::Instance {
+            class: *class,
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.clone(), canonical_value(facts, v)))
+                .collect(),
+        }),
+        v => v.clone(),
+    }
+}

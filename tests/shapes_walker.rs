@@ -1,0 +1,139 @@
+//! The inference walker end to end through `overt shapes`: scopes, flow, annotations,
+//! asserts, unpacking and calls between functions of one file. Shapes here come from
+//! annotations and tests, so these cases do not depend on the NumPy model's tables.
+
+use std::io::Write;
+use std::process::Command;
+
+/// Runs `overt shapes` (text format) on `source` and compares its stdout with `expected`
+/// (leading/trailing whitespace of each line ignored).
+fn check(source: &str, expected: &str) {
+    let got = run(source, &[]);
+    let norm = |s: &str| {
+        s.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(norm(&got), norm(expected), "source:\n{source}");
+}
+
+fn run(source: &str, extra: &[&str]) -> String {
+    let dir = std::env::temp_dir().join(format!("overt-walker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = dir.join(format!("case{n}.py"));
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(source.as_bytes())
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_overt"))
+        .arg("shapes")
+        .args(extra)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+const HEADER: &str = "import numpy as np\nfrom jaxtyping import Float, Int\n";
+
+fn with_header(body: &str) -> String {
+    format!("{HEADER}{body}")
+}
+
+#[test]
+fn jaxtyping_parameters_are_symbolic() {
+    check(
+        &with_header(
+            "def f(X: Float[np.ndarray, \"n d\"], k: Int[np.ndarray, \"k\"]):\n    Y = X\n    K = k\n",
+        ),
+        "4:5 Y ?[n, d]\n5:5 K ?[k]",
+    );
+}
+
+#[test]
+fn asserts_and_unpacking_name_axes() {
+    check(
+        &with_header(
+            "def f(x, y, k: int):\n    assert x.shape == (k, 3)\n    a = x\n    n, d = y.shape\n    b = y\n    assert y.ndim == 2\n",
+        ),
+        "5:5 a ?[k, 3]\n7:5 b ?[n, d]",
+    );
+}
+
+#[test]
+fn guards_refine_the_fall_through_path() {
+    check(
+        &with_header(
+            "def f(x: Float[np.ndarray, \"n 3\"]):\n    if x.shape[0] != 5:\n        raise ValueError\n    a = x\n",
+        ),
+        "6:5 a ?[5, 3]",
+    );
+}
+
+#[test]
+fn branches_join_to_what_both_agree_on() {
+    check(
+        &with_header(
+            "def f(a: Float[np.ndarray, \"n 3\"], b: Float[np.ndarray, \"n 4\"], c):\n    if c:\n        x = a\n        y = a\n    else:\n        x = b\n    z = x\n",
+        ),
+        "5:9 x ?[n, 3]\n6:9 y ?[n, 3]\n8:9 x ?[n, 4]\n9:5 z ?[n, ?]",
+    );
+}
+
+#[test]
+fn calls_substitute_arguments_into_annotations() {
+    check(
+        &with_header(
+            "def g(A: Float[np.ndarray, \"m k\"]) -> Float[np.ndarray, \"m k\"]:\n    return A\n\ndef f(x: Float[np.ndarray, \"b 7\"]):\n    y = g(x)\n",
+        ),
+        "7:5 y ?[b, 7]",
+    );
+}
+
+#[test]
+fn instance_attributes_from_init() {
+    check(
+        &with_header(
+            "class M:\n    def __init__(self, W: Float[np.ndarray, \"h d\"]):\n        self.W = W\n    def f(self):\n        q = self.W\n        return q\n\ndef use(w: Float[np.ndarray, \"2 5\"]):\n    m = M(w)\n    r = m.f()\n",
+        ),
+        "7:9 q ?[h, d]\n12:5 r ?[2, 5]",
+    );
+}
+
+#[test]
+fn loops_forget_what_changes() {
+    check(
+        &with_header(
+            "def f(a: Float[np.ndarray, \"n 3\"], b: Float[np.ndarray, \"n 4\"], c: Float[np.ndarray, \"n 3\"]):\n    x = a\n    for i in range(3):\n        x = b\n    y = x\n    z = c\n    while True:\n        z = a\n        break\n    w = z\n",
+        ),
+        "4:5 x ?[n, 3]\n6:9 x ?[n, 4]\n7:5 y ?[n, ?]\n8:5 z ?[n, 3]\n10:9 z ?[n, 3]\n12:5 w ?[n, 3]",
+    );
+}
+
+#[test]
+fn files_without_numpy_are_skipped_and_syntax_errors_survive() {
+    check("def f(x):\n    y = x\n", "");
+    check(
+        &with_header("def f(x: Float[np.ndarray, \"n\"]):\n    y = x\n    z = (\n"),
+        "4:5 y ?[n]",
+    );
+}
+
+#[test]
+fn json_contract() {
+    let got = run(
+        &with_header("def f(x: Float[np.ndarray, \"n 2 _\"]):\n    y = x\n"),
+        &["--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"line": 4, "column": 5, "name": "y", "shape": ["n", 2, "?"], "dtype": null}])
+    );
+}
