@@ -1,0 +1,196 @@
+//! The differential test: every fixture in `fixtures/differential/` runs under real NumPy
+//! (`scripts/differential.py` with `$OVERT_PYTHON`) and through `overt shapes --format
+//! json`; every literal size and dtype overt claims must be what NumPy produced, and overt
+//! must give a fully known shape to at least 95% of the array-valued assignments. No
+//! expected shape is written by hand: only NumPy decides.
+
+#[path = "support/oracle.rs"]
+mod oracle;
+
+use std::fmt::Write as _;
+
+use oracle::{
+    compare_file, disagreement_table, fixture_files, publish, read_markers, run_numpy,
+    run_overt_shapes, Disagreement, FileComparison, Markers, NumpyRecord, NumpyRun, OvertDim,
+    OvertRecord,
+};
+
+const MIN_COVERAGE: f64 = 0.95;
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        100.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+/// Runs NumPy and overt on every fixture in `dir`; returns the disagreements, the total
+/// coverage and the printed report.
+fn check(dir: &str) -> (Vec<Disagreement>, f64, String) {
+    let files = fixture_files(dir);
+    assert!(!files.is_empty(), "no fixtures in {dir}");
+    let (numpy_version, runs) = run_numpy(&files, false);
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "differential corpus {dir} against NumPy {numpy_version}"
+    );
+    let _ = writeln!(
+        report,
+        "{:<44} {:>6} {:>6} {:>8} {:>7} {:>7} {:>9}",
+        "file", "arrays", "known", "coverage", "dtypes", "silent", "disagree"
+    );
+    let (mut sites, mut known, mut dtypes, mut silent) = (0, 0, 0, 0);
+    let mut disagreements = Vec::new();
+    let mut failures = Vec::new();
+    for file in &files {
+        let Some(numpy) = runs.get(file) else {
+            failures.push(format!("{file}: the NumPy oracle returned nothing"));
+            continue;
+        };
+        let overt = match run_overt_shapes(file) {
+            Ok(records) => records,
+            Err(error) => {
+                failures.push(error);
+                Vec::new()
+            }
+        };
+        let comparison = compare_file(file, numpy, &overt, &read_markers(file));
+        let _ = writeln!(
+            report,
+            "{:<44} {:>6} {:>6} {:>7.1}% {:>6.1}% {:>7} {:>9}",
+            file,
+            comparison.array_sites,
+            comparison.known_shape,
+            percent(comparison.known_shape, comparison.array_sites),
+            percent(comparison.known_dtype, comparison.array_sites),
+            comparison.missing.len(),
+            comparison.disagreements.len()
+        );
+        silent += comparison.missing.len();
+        sites += comparison.array_sites;
+        known += comparison.known_shape;
+        dtypes += comparison.known_dtype;
+        disagreements.extend(comparison.disagreements);
+    }
+    let coverage = percent(known, sites);
+    let _ = writeln!(
+        report,
+        "{:<44} {:>6} {:>6} {:>7.1}% {:>6.1}% {:>7} {:>9}",
+        "total",
+        sites,
+        known,
+        coverage,
+        percent(dtypes, sites),
+        silent,
+        disagreements.len()
+    );
+    let _ = writeln!(
+        report,
+        "(arrays: assignments NumPy saw an array or NumPy scalar at, data-dependent ones \
+         excluded; known: overt gave a fully known shape; dtypes: overt gave a dtype; silent: \
+         overt printed nothing for that assignment)"
+    );
+    if !disagreements.is_empty() {
+        let _ = writeln!(report, "\ndisagreements (NumPy is right):");
+        report.push_str(&disagreement_table(&disagreements));
+    }
+    for failure in &failures {
+        let _ = writeln!(report, "error: {failure}");
+    }
+    if !failures.is_empty() {
+        disagreements.push(Disagreement {
+            file: dir.to_string(),
+            line: 0,
+            name: String::new(),
+            overt: format!("{} file(s) failed", failures.len()),
+            numpy: String::new(),
+            what: "overt failed",
+        });
+    }
+    (disagreements, coverage / 100.0, report)
+}
+
+#[test]
+fn overt_agrees_with_numpy_on_the_corpus() {
+    let (disagreements, coverage, report) = check("fixtures/differential");
+    publish("differential.txt", &report);
+    assert!(
+        disagreements.is_empty(),
+        "overt disagrees with NumPy ({} cases):\n{report}",
+        disagreements.len()
+    );
+    assert!(
+        coverage >= MIN_COVERAGE,
+        "coverage {:.1}% is below {:.0}%:\n{report}",
+        coverage * 100.0,
+        MIN_COVERAGE * 100.0
+    );
+}
+
+/// The comparison itself must be able to fail: feed it wrong claims and check each is
+/// caught, and that honest unknowns are not.
+#[test]
+fn the_comparison_catches_wrong_claims() {
+    let numpy_record =
+        |line, name: &str, kind: &str, shape: Option<Vec<u64>>, dtype: Option<&str>| NumpyRecord {
+            line,
+            column: 1,
+            name: name.to_string(),
+            kind: kind.to_string(),
+            shape,
+            dtype: dtype.map(str::to_string),
+        };
+    let numpy = NumpyRun {
+        records: vec![
+            numpy_record(1, "a", "ndarray", Some(vec![2, 3]), Some("float64")),
+            numpy_record(2, "b", "ndarray", Some(vec![5]), Some("int64")),
+            numpy_record(3, "c", "python:int", None, None),
+            numpy_record(4, "d", "ndarray", Some(vec![7, 11]), Some("float64")),
+            numpy_record(5, "e", "ndarray", Some(vec![13]), Some("bool")),
+            numpy_record(6, "f", "scalar", Some(vec![]), Some("float32")),
+        ],
+        errors: Vec::new(),
+    };
+    let known = |dims: &[u64]| Some(dims.iter().copied().map(OvertDim::Known).collect());
+    let claim = |line, name: &str, shape: Option<Vec<OvertDim>>, dtype: Option<&str>| OvertRecord {
+        line,
+        column: 1,
+        name: name.to_string(),
+        shape,
+        dtype: dtype.map(str::to_string),
+    };
+    let overt = vec![
+        claim(1, "a", known(&[3, 2]), Some("float64")), // transposed
+        claim(2, "b", known(&[5]), Some("float64")),    // wrong dtype
+        claim(3, "c", known(&[]), Some("int64")),       // a Python int is no array
+        claim(
+            4,
+            "d",
+            Some(vec![OvertDim::Known(7), OvertDim::Symbolic("?".into())]),
+            None,
+        ), // honest partial knowledge
+        claim(5, "e", known(&[13]), Some("bool")),      // guessed a data-dependent count
+        claim(6, "f", known(&[]), Some("float32")),     // right
+    ];
+    let mut markers = Markers::default();
+    markers.data_dependent.insert((5, "e".to_string()), vec![0]);
+    let FileComparison {
+        disagreements,
+        array_sites,
+        known_shape,
+        ..
+    } = compare_file("t.py", &numpy, &overt, &markers);
+    let found: Vec<(u32, &str)> = disagreements.iter().map(|d| (d.line, d.what)).collect();
+    assert_eq!(
+        found,
+        vec![
+            (1, "shape"),
+            (2, "dtype"),
+            (3, "NumPy saw no NumPy value"),
+            (5, "claims a data-dependent size"),
+        ]
+    );
+    assert_eq!((array_sites, known_shape), (4, 3));
+}
