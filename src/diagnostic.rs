@@ -3,7 +3,9 @@
 
 use ruff_text_size::TextRange;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// A definite bug given the inferred shapes (NumPy raises, or the result is wrong).
@@ -13,6 +15,20 @@ pub enum Severity {
     /// A convention; off by default.
     Info,
 }
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// Code of the diagnostic reported when overt itself failed on a file (a bug in overt, never
+/// in the user's code); the run goes on.
+pub const INTERNAL_ERROR: &str = "E900";
 
 /// How safe a fix is to apply automatically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

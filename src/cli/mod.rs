@@ -3,6 +3,8 @@
 
 mod check;
 mod fmt;
+mod render;
+mod rule;
 mod run;
 mod shapes;
 
@@ -31,6 +33,11 @@ enum Command {
     Run(run::Args),
     /// Print an Overt program in canonical form.
     Fmt(fmt::Args),
+    /// Explain a rule: its documentation and examples.
+    Rule(rule::Args),
+    /// Write docs/rules/ from rules/*.toml (for maintainers).
+    #[command(hide = true)]
+    GenerateDocs(rule::GenerateDocsArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -40,5 +47,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Run(args) => run::run(args),
         Command::Fmt(args) => fmt::run(args),
+        Command::Rule(args) => rule::run(args),
+        Command::GenerateDocs(args) => rule::generate_docs(args),
     }
 }
