@@ -26,16 +26,12 @@ pub struct Settings {
     pub numpy_version: NumpyVersion,
 }
 
-/// Cheap pre-filter: a file that never mentions numpy cannot hold a NumPy shape bug, so it
-/// is neither parsed nor analysed (this keeps `overt check` fast on large trees).
-pub fn mentions_numpy(source: &str) -> bool {
-    source.contains("numpy")
-}
-
 /// Checks one module. Never fails: syntax errors are `E999` diagnostics and analysis goes on
 /// with what could be parsed. Diagnostics come back sorted by position, then code.
 pub fn check(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-    if !mentions_numpy(source) {
+    // Cheap pre-filter: a file that never mentions numpy cannot hold a NumPy shape bug, so
+    // it is neither parsed nor analysed (this keeps `overt check` fast on large trees).
+    if !shapes::may_use_numpy(source) {
         return Vec::new();
     }
     let directives = noqa::Directives::parse(source);

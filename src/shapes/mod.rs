@@ -22,3 +22,4 @@ mod syntax;
 mod walker;
 
 pub use analysis::{analyze, Analysis, Binding, Finding, Options};
+pub(crate) use syntax::may_use_numpy;

@@ -7,16 +7,12 @@ use crate::shapes::Finding;
 pub(crate) fn check(checker: &mut Checker) {
     let analysis = checker.analysis;
     for finding in &analysis.findings {
-        if let Finding::AnnotationMismatch {
-            range,
-            expected,
-            inferred,
-            message,
-        } = finding
-        {
-            checker.report(range.to_owned(), message.clone()).help = Some(format!(
-                "the annotation or assert says {expected}, the code computes {inferred}"
-            ));
+        if let Finding::AnnotationMismatch { range, message, .. } = finding {
+            checker.report(*range, message.clone()).help = Some(
+                "the declared shape and the computed one cannot both hold: correct the one \
+                 that is wrong"
+                    .to_string(),
+            );
         }
     }
 }
