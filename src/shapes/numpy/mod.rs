@@ -2,6 +2,21 @@
 //! shapes and dtypes. Pure functions over abstract values; the inference walker calls them.
 //! See docs/ARCHITECTURE.md "Where do I add a NumPy function?".
 
+mod args;
+mod broadcast;
+mod construct;
+mod elementwise;
+mod index;
+mod linalg;
+mod manip;
+mod methods;
+mod products;
+mod promote;
+mod reduce;
+mod table;
+#[cfg(test)]
+mod tests;
+
 use super::dim::Symbol;
 use super::facts::SizeFacts;
 use super::value::{ArrayValue, Value};
@@ -105,42 +120,44 @@ pub enum CmpOp {
 pub type Kwargs<'v> = [(&'v str, Value)];
 
 /// A call of a NumPy function by canonical path (`"zeros"`, `"linalg.solve"`,
-/// `"random.default_rng"`).
-pub fn call(_ctx: &mut Ctx, _path: &str, _args: &[Value], _kwargs: &Kwargs) -> Outcome {
-    Outcome::unknown()
+/// `"random.default_rng"`). Unknown functions give `Value::Unknown`.
+pub fn call(ctx: &mut Ctx, path: &str, args: &[Value], kwargs: &Kwargs) -> Outcome {
+    match table::lookup(table::FUNCTIONS, path) {
+        Some(rule) => table::apply(
+            ctx,
+            rule,
+            &args::Args::new(args, kwargs),
+            construct::RandomApi::Legacy,
+        ),
+        None => Outcome::unknown(),
+    }
 }
 
 /// A method call on an array (`x.sum(axis=0)`, `x.reshape(n, -1)`), or on a random generator
 /// (`recv` is `Value::RandomGenerator`).
-pub fn method(
-    _ctx: &mut Ctx,
-    _recv: &Value,
-    _name: &str,
-    _args: &[Value],
-    _kwargs: &Kwargs,
-) -> Outcome {
-    Outcome::unknown()
+pub fn method(ctx: &mut Ctx, recv: &Value, name: &str, args: &[Value], kwargs: &Kwargs) -> Outcome {
+    methods::method(ctx, recv, name, args, kwargs)
 }
 
 /// An attribute of an array (`.T`, `.shape`, `.ndim`, `.size`, `.dtype`, `.mT`).
-pub fn attribute(_ctx: &mut Ctx, _recv: &ArrayValue, _name: &str) -> Outcome {
-    Outcome::unknown()
+pub fn attribute(ctx: &mut Ctx, recv: &ArrayValue, name: &str) -> Outcome {
+    methods::attribute(ctx, recv, name)
 }
 
 /// `lhs op rhs` where at least one side is an array.
-pub fn binary(_ctx: &mut Ctx, _op: BinOp, _lhs: &Value, _rhs: &Value) -> Outcome {
-    Outcome::unknown()
+pub fn binary(ctx: &mut Ctx, op: BinOp, lhs: &Value, rhs: &Value) -> Outcome {
+    elementwise::binary(ctx, op, lhs, rhs)
 }
 
-pub fn unary(_ctx: &mut Ctx, _op: UnaryOp, _operand: &Value) -> Outcome {
-    Outcome::unknown()
+pub fn unary(ctx: &mut Ctx, op: UnaryOp, operand: &Value) -> Outcome {
+    elementwise::unary(ctx, op, operand)
 }
 
-pub fn compare(_ctx: &mut Ctx, _op: CmpOp, _lhs: &Value, _rhs: &Value) -> Outcome {
-    Outcome::unknown()
+pub fn compare(ctx: &mut Ctx, _op: CmpOp, lhs: &Value, rhs: &Value) -> Outcome {
+    elementwise::compare(ctx, lhs, rhs)
 }
 
 /// `base[index]`; `index` is the subscript as a value (a `Value::Tuple` for `a[i, j]`).
-pub fn subscript(_ctx: &mut Ctx, _base: &ArrayValue, _index: &Value) -> Outcome {
-    Outcome::unknown()
+pub fn subscript(ctx: &mut Ctx, base: &ArrayValue, index: &Value) -> Outcome {
+    index::subscript(ctx, base, index)
 }

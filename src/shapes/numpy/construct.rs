@@ -1,0 +1,483 @@
+//! Constructors (section 3): `array`, `asarray`, filled arrays and their `_like`, ranges,
+//! `eye`/`identity`/`diag`, and random numbers (legacy `np.random.*` and `Generator`).
+
+use super::args::{dtype_kwarg, dtype_of, int_of, lit_of, shape_of, to_array, Args};
+use super::broadcast::{broadcast_shapes, provably_ge};
+use super::elementwise::{error, operand, unknown_array};
+use super::promote::{kind, promote, result_type, DtypeOperand, Kind};
+use super::{Ctx, Outcome, ShapeError, ShapeErrorKind};
+use crate::shapes::dim::{Dim, DimExpr};
+use crate::shapes::dtype::Dtype;
+use crate::shapes::shape::Shape;
+use crate::shapes::value::{ArrayValue, Value};
+
+fn array(shape: Shape, dtype: Option<Dtype>) -> Outcome {
+    Outcome::value(Value::Array(ArrayValue::new(shape, dtype)))
+}
+
+/// The dtype from `dtype=` (at position `i`), else `default`; unknown if given but unknown.
+fn dtype_or(args: &Args, i: usize, default: Option<Dtype>) -> Option<Dtype> {
+    match dtype_kwarg(args, i) {
+        Ok(Some(d)) => Some(d),
+        Ok(None) => default,
+        Err(()) => None,
+    }
+}
+
+/// The shape argument at `i` (or keyword `name`) as a shape; errors for negative sizes.
+fn shape_arg(args: &Args, i: usize, name: &str) -> Result<Shape, ShapeError> {
+    match args.get(i, name).map(shape_of) {
+        Some(Ok(Some(d))) => Ok(Shape::Ranked(d)),
+        Some(Err(e)) => Err(e),
+        _ => Ok(Shape::Unranked),
+    }
+}
+
+/// `np.array(obj, dtype=None, ndmin=0)` / `np.asarray(obj, dtype=None)`: always an ndarray.
+pub(crate) fn array_fn(args: &Args) -> Outcome {
+    let Some(obj) = args.get(0, "object").or(args.get(0, "a")) else {
+        return unknown_array();
+    };
+    let Some(mut a) = to_array(obj) else {
+        return Outcome::value(Value::Array(ArrayValue::new(
+            Shape::Unranked,
+            dtype_or(args, 1, None),
+        )));
+    };
+    a.dtype = dtype_or(args, 1, a.dtype);
+    a.is_scalar = false;
+    if let (Some(n), Shape::Ranked(dims)) = (args.kw("ndmin").and_then(lit_of), &mut a.shape) {
+        while (dims.len() as i64) < n {
+            dims.insert(0, Dim::lit(1));
+        }
+    }
+    Outcome::value(Value::Array(a))
+}
+
+/// `zeros/ones/empty(shape, dtype=float64)`.
+pub(crate) fn filled(args: &Args) -> Outcome {
+    match shape_arg(args, 0, "shape") {
+        Ok(s) => array(s, dtype_or(args, 1, Some(Dtype::Float64))),
+        Err(e) => error(e),
+    }
+}
+
+/// `full(shape, fill_value, dtype=None)`: dtype from the fill value.
+pub(crate) fn full(ctx: &mut Ctx, args: &Args) -> Outcome {
+    let shape = match shape_arg(args, 0, "shape") {
+        Ok(s) => s,
+        Err(e) => return error(e),
+    };
+    let fill = args.get(1, "fill_value").and_then(to_array);
+    if let Some(f) = &fill {
+        if let Err(e) = check_fits(ctx, &f.shape, &shape) {
+            return error(e);
+        }
+    }
+    array(shape, dtype_or(args, 2, fill.and_then(|f| f.dtype)))
+}
+
+/// A fill value must broadcast *to* the shape.
+fn check_fits(ctx: &mut Ctx, fill: &Shape, shape: &Shape) -> Result<(), ShapeError> {
+    if let (Some(f), Some(s)) = (fill.dims(), shape.dims()) {
+        let b = broadcast_shapes(ctx.facts, &[fill, shape])?;
+        if f.len() > s.len() || b.rank() != Some(s.len()) {
+            return Err(super::broadcast::broadcast_error(&[fill, shape]));
+        }
+    }
+    Ok(())
+}
+
+/// `zeros_like/ones_like/empty_like(a, dtype=None, shape=None)`; `full_like(a, fill, ...)`
+/// when `has_fill`.
+pub(crate) fn like(args: &Args, has_fill: bool) -> Outcome {
+    let Some(a) = args.get(0, "a").and_then(to_array) else {
+        return unknown_array();
+    };
+    let d = if has_fill { 2 } else { 1 };
+    let dtype = dtype_or(args, d, a.dtype);
+    let shape = match args.get(d + 2, "shape") {
+        None | Some(Value::None) => a.shape,
+        Some(v) => match shape_of(v) {
+            Ok(Some(dims)) => Shape::Ranked(dims),
+            Ok(None) => Shape::Unranked,
+            Err(e) => return error(e),
+        },
+    };
+    array(shape, dtype)
+}
+
+/// The dtype an `arange`/`linspace` argument contributes.
+fn number_dtype(v: &Value) -> Option<Dtype> {
+    match v {
+        Value::Int(_) | Value::Bool(_) => Some(Dtype::Int64),
+        Value::Float => Some(Dtype::Float64),
+        Value::Complex => Some(Dtype::Complex128),
+        Value::Array(a) => a.dtype,
+        _ => None,
+    }
+}
+
+/// `arange(stop)`, `arange(start, stop[, step])`.
+pub(crate) fn arange(args: &Args) -> Outcome {
+    let given: Vec<&Value> = args
+        .pos
+        .iter()
+        .chain(
+            ["start", "stop", "step"]
+                .iter()
+                .filter_map(|k| args.kw(k)),
+        )
+        .filter(|v| !matches!(v, Value::None))
+        .collect();
+    let mut dtype: Option<Dtype> = Some(Dtype::Int64);
+    for v in &given {
+        dtype = match (dtype, number_dtype(v)) {
+            (Some(a), Some(b)) => Some(match kind(b) {
+                Kind::Bool | Kind::Int => a,
+                _ => promote(a, if kind(b) == Kind::Float { Dtype::Float64 } else { b }),
+            }),
+            _ => None,
+        };
+    }
+    if let Some(d) = args.kw("dtype") {
+        dtype = dtype_of(d);
+    }
+    let ints: Vec<Option<DimExpr>> = given
+        .iter()
+        .map(|v| match v {
+            Value::Int(_) | Value::Bool(_) => int_of(v),
+            _ => None,
+        })
+        .collect();
+    let len = match ints.as_slice() {
+        [Some(stop)] => max0(stop.clone()),
+        [Some(start), Some(stop)] => stop.checked_sub(start).and_then(max0),
+        [Some(start), Some(stop), Some(step)] => match step.as_lit() {
+            Some(0) => {
+                return error(ShapeError {
+                    kind: ShapeErrorKind::Other,
+                    message: "division by zero".into(),
+                })
+            }
+            Some(k) => stop
+                .checked_sub(start)
+                .and_then(|span| ceil_div(&span, k)),
+            None => None,
+        },
+        _ => None,
+    };
+    array(
+        Shape::Ranked(vec![len.map_or(Dim::Unknown, Dim::Known)]),
+        dtype,
+    )
+}
+
+/// `max(0, e)` when provable.
+fn max0(e: DimExpr) -> Option<DimExpr> {
+    let zero = DimExpr::lit(0);
+    if provably_ge(&e, &zero) {
+        Some(e)
+    } else if provably_ge(&zero, &e) {
+        Some(zero)
+    } else {
+        None
+    }
+}
+
+/// `max(0, ceil(span / step))` for a literal step.
+fn ceil_div(span: &DimExpr, step: i64) -> Option<DimExpr> {
+    let s = span.as_lit();
+    match (s, step) {
+        (Some(s), k) => {
+            let q = if k > 0 { (s + k - 1).div_euclid(k) } else { (-s + (-k) - 1).div_euclid(-k) };
+            Some(DimExpr::lit(q.max(0)))
+        }
+        (None, 1) => max0(span.clone()),
+        _ => None,
+    }
+}
+
+/// `linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0)`.
+pub(crate) fn linspace(ctx: &mut Ctx, args: &Args) -> Outcome {
+    let (Some(start), Some(stop)) = (args.get(0, "start"), args.get(1, "stop")) else {
+        return unknown_array();
+    };
+    let num = match args.get(2, "num") {
+        None => Some(DimExpr::lit(50)),
+        Some(v) => int_of(v),
+    };
+    if num.as_ref().and_then(DimExpr::as_lit).is_some_and(|n| n < 0) {
+        return error(ShapeError {
+            kind: ShapeErrorKind::Other,
+            message: format!(
+                "Number of samples, {}, must be non-negative.",
+                num.as_ref().map_or(String::new(), |n| n.to_string())
+            ),
+        });
+    }
+    let (Some(a), Some(b)) = (operand(start), operand(stop)) else {
+        return unknown_array();
+    };
+    let inner = match broadcast_shapes(ctx.facts, &[&a.shape, &b.shape]) {
+        Ok(s) => s,
+        Err(e) => return error(e),
+    };
+    // Integers become float64; float32 start and stop stay float32.
+    let base = result_type(&[a.dtype, b.dtype, DtypeOperand::Weak(Kind::Float)]);
+    let dtype = dtype_or(args, 5, base);
+    let n = num.map_or(Dim::Unknown, Dim::Known);
+    let shape = match inner.dims() {
+        Some(d) => {
+            let mut dims = d.to_vec();
+            let axis = args.get(6, "axis").and_then(lit_of).unwrap_or(0);
+            match super::args::norm_axis(axis, dims.len() + 1) {
+                Ok(ax) => dims.insert(ax, n),
+                Err(e) => return error(e),
+            }
+            Shape::Ranked(dims)
+        }
+        None => Shape::Unranked,
+    };
+    let arr = Value::Array(ArrayValue::new(shape, dtype));
+    match args.get(4, "retstep") {
+        Some(Value::Bool(Some(true))) => Outcome::value(Value::Tuple(vec![
+            arr,
+            Value::Array(ArrayValue::scalar(Some(Dtype::Float64))),
+        ])),
+        Some(Value::Bool(Some(false))) | None => Outcome::value(arr),
+        Some(_) => Outcome::unknown(),
+    }
+}
+
+/// `eye(N, M=None, k=0, dtype=float64)`.
+pub(crate) fn eye(args: &Args) -> Outcome {
+    let n = args.get(0, "N").and_then(int_of);
+    let m = match args.get(1, "M") {
+        None | Some(Value::None) => n.clone(),
+        Some(v) => int_of(v),
+    };
+    let dims = vec![
+        n.map_or(Dim::Unknown, Dim::Known),
+        m.map_or(Dim::Unknown, Dim::Known),
+    ];
+    array(Shape::Ranked(dims), dtype_or(args, 3, Some(Dtype::Float64)))
+}
+
+/// `identity(n, dtype=float64)`.
+pub(crate) fn identity(args: &Args) -> Outcome {
+    let n = args.get(0, "n").and_then(int_of).map_or(Dim::Unknown, Dim::Known);
+    array(
+        Shape::Ranked(vec![n.clone(), n]),
+        dtype_or(args, 1, Some(Dtype::Float64)),
+    )
+}
+
+/// `diag(v, k=0)`: builds a matrix from a 1-D array or extracts a diagonal from a 2-D one.
+pub(crate) fn diag(args: &Args) -> Outcome {
+    let Some(v) = args.get(0, "v").and_then(to_array) else {
+        return unknown_array();
+    };
+    let Some(k) = args.get(1, "k").map_or(Some(0), lit_of) else {
+        return array(Shape::Unranked, v.dtype);
+    };
+    let Some(dims) = v.shape.dims() else {
+        return array(Shape::Unranked, v.dtype);
+    };
+    match dims {
+        [n] => {
+            let d = n
+                .expr()
+                .and_then(|n| n.checked_add(&DimExpr::lit(k.abs())))
+                .map_or(Dim::Unknown, Dim::Known);
+            array(Shape::Ranked(vec![d.clone(), d]), v.dtype)
+        }
+        [m, n] => {
+            let len = match (m.as_lit(), n.as_lit()) {
+                (Some(m), Some(n)) => {
+                    let l = if k >= 0 { m.min(n - k) } else { (m + k).min(n) };
+                    Dim::lit(l.max(0))
+                }
+                _ if k == 0 && m == n => m.clone(),
+                _ => Dim::Unknown,
+            };
+            array(Shape::Ranked(vec![len]), v.dtype)
+        }
+        _ => error(ShapeError {
+            kind: ShapeErrorKind::Other,
+            message: "Input must be 1- or 2-d.".into(),
+        }),
+    }
+}
+
+/// Which random API: the legacy module functions or a `Generator` method (they differ in
+/// what a call without `size` returns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RandomApi {
+    Legacy,
+    Generator,
+}
+
+/// `rand(d0, d1, ...)`, `randn(d0, ...)`: sizes as separate ints.
+pub(crate) fn rand_dims(args: &Args) -> Outcome {
+    if args.pos.is_empty() {
+        return Outcome::value(Value::Float);
+    }
+    let dims = args
+        .pos
+        .iter()
+        .map(|v| int_of(v).map_or(Dim::Unknown, Dim::Known))
+        .collect();
+    array(Shape::Ranked(dims), Some(Dtype::Float64))
+}
+
+/// A sampler with `n_params` distribution parameters followed by `size`
+/// (`normal(loc, scale, size)`, `random(size)`, `poisson(lam, size)`).
+pub(crate) fn sampler(
+    ctx: &mut Ctx,
+    args: &Args,
+    params: &[&str],
+    out: Dtype,
+    api: RandomApi,
+) -> Outcome {
+    let n = params.len();
+    let dtype = if api == RandomApi::Generator {
+        dtype_or(args, n + 1, Some(out))
+    } else {
+        Some(out)
+    };
+    let mut shapes = Vec::new();
+    for (i, name) in params.iter().enumerate() {
+        if let Some(v) = args.get(i, name) {
+            match operand(v) {
+                Some(o) => shapes.push(o.shape),
+                None => return unknown_array(),
+            }
+        }
+    }
+    match args.get(n, "size") {
+        None | Some(Value::None) => {
+            let refs: Vec<&Shape> = shapes.iter().collect();
+            match broadcast_shapes(ctx.facts, &refs) {
+                Ok(s) if s.rank() == Some(0) => Outcome::value(python_scalar(out)),
+                Ok(s) => array(s, dtype),
+                Err(e) => error(e),
+            }
+        }
+        Some(v) => match shape_of(v) {
+            Ok(Some(d)) => array(Shape::Ranked(d), dtype),
+            Ok(None) => array(Shape::Unranked, dtype),
+            Err(e) => error(e),
+        },
+    }
+}
+
+/// The Python value a scalar draw returns.
+fn python_scalar(d: Dtype) -> Value {
+    match kind(d) {
+        Kind::Int => Value::Int(None),
+        Kind::Bool => Value::Bool(None),
+        Kind::Complex => Value::Complex,
+        Kind::Float => Value::Float,
+    }
+}
+
+/// `randint(low, high=None, size=None, dtype=int)` / `Generator.integers(...)`.
+pub(crate) fn integers(args: &Args, api: RandomApi) -> Outcome {
+    let dtype = dtype_or(args, 3, Some(Dtype::Int64));
+    match args.get(2, "size") {
+        None | Some(Value::None) => {
+            let explicit = !matches!(dtype_kwarg(args, 3), Ok(None));
+            if api == RandomApi::Legacy && !explicit {
+                Outcome::value(Value::Int(None))
+            } else {
+                Outcome::value(Value::Array(ArrayValue::scalar(dtype)))
+            }
+        }
+        Some(v) => match shape_of(v) {
+            Ok(Some(d)) => array(Shape::Ranked(d), dtype),
+            Ok(None) => array(Shape::Unranked, dtype),
+            Err(e) => error(e),
+        },
+    }
+}
+
+/// `choice(a, size=None, replace=True, p=None)` (and the Generator's `axis=`).
+pub(crate) fn choice(args: &Args, api: RandomApi) -> Outcome {
+    let Some(a) = args.get(0, "a") else {
+        return unknown_array();
+    };
+    let size = match args.get(1, "size") {
+        None | Some(Value::None) => None,
+        Some(v) => match shape_of(v) {
+            Ok(s) => Some(s),
+            Err(e) => return error(e),
+        },
+    };
+    let (elem_dims, dtype): (Vec<Dim>, Option<Dtype>) = match a {
+        Value::Int(_) => (Vec::new(), Some(Dtype::Int64)),
+        other => match to_array(other) {
+            Some(arr) => match arr.shape.dims() {
+                Some([_]) => (Vec::new(), arr.dtype),
+                Some(d) if api == RandomApi::Generator && !d.is_empty() => {
+                    let axis = args.kw("axis").and_then(lit_of).unwrap_or(0);
+                    let Ok(ax) = super::args::norm_axis(axis, d.len()) else {
+                        return unknown_array();
+                    };
+                    let mut rest = d.to_vec();
+                    rest.remove(ax);
+                    return match size {
+                        None => array(Shape::Ranked(rest), arr.dtype),
+                        Some(Some(s)) => {
+                            let mut out = rest;
+                            for (i, x) in s.into_iter().enumerate() {
+                                out.insert(ax + i, x);
+                            }
+                            array(Shape::Ranked(out), arr.dtype)
+                        }
+                        Some(None) => array(Shape::Unranked, arr.dtype),
+                    };
+                }
+                Some(d) if !d.is_empty() => {
+                    return error(ShapeError {
+                        kind: ShapeErrorKind::Other,
+                        message: "a must be 1-dimensional".into(),
+                    })
+                }
+                _ => return unknown_array(),
+            },
+            None => return unknown_array(),
+        },
+    };
+    match size {
+        None => match (a, api) {
+            (Value::Int(_), _) => Outcome::value(Value::Int(None)),
+            _ => Outcome::value(Value::Array(ArrayValue::scalar(dtype))),
+        },
+        Some(Some(mut s)) => {
+            s.extend(elem_dims);
+            array(Shape::Ranked(s), dtype)
+        }
+        Some(None) => array(Shape::Unranked, dtype),
+    }
+}
+
+/// `permutation(x)`: `(x,)` int64 for an int, else the array's shape and dtype.
+pub(crate) fn permutation(args: &Args) -> Outcome {
+    match args.get(0, "x") {
+        Some(v @ Value::Int(_)) => array(
+            Shape::Ranked(vec![int_of(v).map_or(Dim::Unknown, Dim::Known)]),
+            Some(Dtype::Int64),
+        ),
+        Some(v) => match to_array(v) {
+            Some(a) => array(a.shape, a.dtype),
+            None => unknown_array(),
+        },
+        None => unknown_array(),
+    }
+}
+
+/// `np.random.default_rng(seed)`.
+pub(crate) fn default_rng() -> Outcome {
+    Outcome::value(Value::RandomGenerator)
+}

@@ -1,0 +1,152 @@
+//! Elementwise operations: operators, comparisons, ufuncs, `where`, `clip`. Shape is the
+//! broadcast of the operands; dtype is their promotion (weak Python scalars) passed
+//! through the function's dtype rule.
+
+use super::args::{python_kind, to_array};
+use super::broadcast::broadcast_shapes;
+use super::promote::{result_type, ufunc_dtype, DtypeOperand, UfuncDtype};
+use super::{BinOp, Ctx, Outcome, ShapeError, ShapeErrorKind, UnaryOp};
+use crate::shapes::dtype::Dtype;
+use crate::shapes::shape::Shape;
+use crate::shapes::value::{ArrayValue, Value};
+
+/// An operand of an elementwise operation.
+pub(crate) struct Operand {
+    pub(crate) shape: Shape,
+    pub(crate) dtype: DtypeOperand,
+}
+
+pub(crate) fn operand(v: &Value) -> Option<Operand> {
+    if let Some(k) = python_kind(v) {
+        return Some(Operand {
+            shape: Shape::scalar(),
+            dtype: DtypeOperand::Weak(k),
+        });
+    }
+    let a = to_array(v)?;
+    Some(Operand {
+        shape: a.shape,
+        dtype: DtypeOperand::Strong(a.dtype),
+    })
+}
+
+/// The result of an elementwise function of `values`: broadcast shape, promoted dtype.
+/// A 0-d result is a NumPy scalar, as NumPy's ufuncs return.
+pub(crate) fn elementwise(ctx: &mut Ctx, values: &[&Value], rule: UfuncDtype) -> Outcome {
+    let mut ops = Vec::with_capacity(values.len());
+    for v in values {
+        match operand(v) {
+            Some(op) => ops.push(op),
+            None => return unknown_array(),
+        }
+    }
+    let shapes: Vec<&Shape> = ops.iter().map(|o| &o.shape).collect();
+    let shape = match broadcast_shapes(ctx.facts, &shapes) {
+        Ok(s) => s,
+        Err(e) => return error(e),
+    };
+    let dtypes: Vec<DtypeOperand> = ops.iter().map(|o| o.dtype).collect();
+    let dtype = result_type(&dtypes).map(|d| ufunc_dtype(rule, d));
+    Outcome::value(Value::Array(array_or_scalar(shape, dtype)))
+}
+
+/// A NumPy scalar when the shape is `()`, else an array.
+pub(crate) fn array_or_scalar(shape: Shape, dtype: Option<Dtype>) -> ArrayValue {
+    let is_scalar = shape.rank() == Some(0);
+    ArrayValue {
+        shape,
+        dtype,
+        is_scalar,
+    }
+}
+
+pub(crate) fn unknown_array() -> Outcome {
+    Outcome::value(Value::Array(ArrayValue::unknown()))
+}
+
+pub(crate) fn error(e: ShapeError) -> Outcome {
+    Outcome {
+        value: Value::Unknown,
+        error: Some(e),
+    }
+}
+
+/// True when the operation involves an ndarray or NumPy scalar (otherwise it is plain
+/// Python, e.g. list concatenation, and not ours to model).
+fn involves_array(values: &[&Value]) -> bool {
+    values.iter().any(|v| matches!(v, Value::Array(_)))
+}
+
+pub(crate) fn binary(ctx: &mut Ctx, op: BinOp, lhs: &Value, rhs: &Value) -> Outcome {
+    if !involves_array(&[lhs, rhs]) {
+        return Outcome::unknown();
+    }
+    let rule = match op {
+        BinOp::MatMul => return super::products::matmul(ctx, lhs, rhs),
+        BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => {
+            UfuncDtype::Same
+        }
+        BinOp::Sub => UfuncDtype::Same,
+        BinOp::Div => UfuncDtype::TrueDiv,
+        BinOp::FloorDiv | BinOp::Mod | BinOp::Pow | BinOp::LShift | BinOp::RShift => {
+            UfuncDtype::BoolToInt8
+        }
+    };
+    let out = elementwise(ctx, &[lhs, rhs], rule);
+    if op == BinOp::Sub && out_dtype(&out) == Some(Dtype::Bool) {
+        return error(ShapeError {
+            kind: ShapeErrorKind::Other,
+            message: "numpy boolean subtract, the `-` operator, is not supported, use the \
+                      bitwise_xor, the `^` operator, or the logical_xor function instead."
+                .into(),
+        });
+    }
+    out
+}
+
+fn out_dtype(o: &Outcome) -> Option<Dtype> {
+    o.value.as_array().and_then(|a| a.dtype)
+}
+
+pub(crate) fn unary(ctx: &mut Ctx, op: UnaryOp, v: &Value) -> Outcome {
+    let Value::Array(a) = v else {
+        return Outcome::unknown();
+    };
+    match op {
+        UnaryOp::Not => truth_value(a),
+        UnaryOp::Neg if a.dtype == Some(Dtype::Bool) => error(ShapeError {
+            kind: ShapeErrorKind::Other,
+            message: "The numpy boolean negative, the `-` operator, is not supported, use \
+                      the `~` operator or the logical_not function instead."
+                .into(),
+        }),
+        UnaryOp::Neg | UnaryOp::Pos | UnaryOp::Invert => elementwise(ctx, &[v], UfuncDtype::Same),
+    }
+}
+
+/// `not a` / `bool(a)`: a Python bool; arrays of more than one element raise.
+pub(crate) fn truth_value(a: &ArrayValue) -> Outcome {
+    let size = a
+        .shape
+        .dims()
+        .and_then(|d| d.iter().map(|d| d.as_lit()).product::<Option<i64>>());
+    if size.is_some_and(|n| n > 1) {
+        return Outcome {
+            value: Value::Bool(None),
+            error: Some(ShapeError {
+                kind: ShapeErrorKind::Other,
+                message: "The truth value of an array with more than one element is \
+                          ambiguous. Use a.any() or a.all()"
+                    .into(),
+            }),
+        };
+    }
+    Outcome::value(Value::Bool(None))
+}
+
+pub(crate) fn compare(ctx: &mut Ctx, lhs: &Value, rhs: &Value) -> Outcome {
+    if !involves_array(&[lhs, rhs]) {
+        return Outcome::unknown();
+    }
+    elementwise(ctx, &[lhs, rhs], UfuncDtype::Bool)
+}

@@ -1,0 +1,114 @@
+//! Reductions (`sum mean std var max min prod any all argmax argmin`) and cumulative
+//! functions (`cumsum cumprod`): axis handling, `keepdims`, result dtypes (section 5).
+
+use super::args::{axis_of, dtype_of, norm_axes, to_array, Args, AxisArg};
+use super::broadcast::product;
+use super::elementwise::{array_or_scalar, error, unknown_array};
+use super::promote::{reduce_dtype, ReduceDtype};
+use super::{Ctx, Outcome, ShapeError, ShapeErrorKind};
+use crate::shapes::dim::Dim;
+use crate::shapes::shape::Shape;
+use crate::shapes::value::{ArrayValue, Value};
+
+fn keepdims(args: &Args) -> Option<bool> {
+    match args.kw("keepdims") {
+        None => Some(false),
+        Some(Value::Bool(b)) => *b,
+        Some(_) => None,
+    }
+}
+
+/// A reduction such as `np.sum(a, axis=None, dtype=None, keepdims=False)`. `name` is
+/// NumPy's name, for messages.
+pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype) -> Outcome {
+    let Some(a) = args.get(0, "a").and_then(to_array) else {
+        return unknown_array();
+    };
+    let mut dtype = a.dtype.map(|d| reduce_dtype(rule, d));
+    if !matches!(rule, ReduceDtype::Index | ReduceDtype::Bool) {
+        if let Some(v) = args.kw("dtype") {
+            dtype = dtype_of(v);
+        }
+    }
+    let Some(keep) = keepdims(args) else {
+        return unknown_array();
+    };
+    let axis = axis_of(args.get(1, "axis"));
+    if rule == ReduceDtype::Index {
+        if let AxisArg::Axes { tuple: true, .. } = axis {
+            return error(ShapeError {
+                kind: ShapeErrorKind::Other,
+                message: "'tuple' object cannot be interpreted as an integer".into(),
+            });
+        }
+    }
+    let Some(dims) = a.shape.dims() else {
+        return match (axis, keep) {
+            (AxisArg::All, false) => Outcome::value(Value::Array(ArrayValue::scalar(dtype))),
+            _ => Outcome::value(Value::Array(ArrayValue::new(Shape::Unranked, dtype))),
+        };
+    };
+    let reduced: Vec<usize> = match axis {
+        AxisArg::All => (0..dims.len()).collect(),
+        // 0-d input: ufunc reductions accept axis 0 / -1 and give a scalar.
+        AxisArg::Axes { .. } if dims.is_empty() => Vec::new(),
+        AxisArg::Axes { axes, .. } => match norm_axes(&axes, dims.len()) {
+            Ok(a) => a,
+            Err(e) => return error(e),
+        },
+        AxisArg::Unknown => {
+            return Outcome::value(Value::Array(ArrayValue::new(Shape::Unranked, dtype)))
+        }
+    };
+    if matches!(rule, ReduceDtype::Same | ReduceDtype::Index) && args.kw("initial").is_none() {
+        if let Some(&i) = reduced.iter().find(|&&i| dims[i].as_lit() == Some(0)) {
+            let _ = i;
+            return error(ShapeError {
+                kind: ShapeErrorKind::Other,
+                message: format!(
+                    "zero-size array to reduction operation {name} which has no identity"
+                ),
+            });
+        }
+    }
+    let out: Vec<Dim> = if keep {
+        dims.iter()
+            .enumerate()
+            .map(|(i, d)| if reduced.contains(&i) { Dim::lit(1) } else { d.clone() })
+            .collect()
+    } else {
+        dims.iter()
+            .enumerate()
+            .filter(|(i, _)| !reduced.contains(i))
+            .map(|(_, d)| d.clone())
+            .collect()
+    };
+    Outcome::value(Value::Array(array_or_scalar(Shape::Ranked(out), dtype)))
+}
+
+/// `np.cumsum(a, axis=None, dtype=None)`: flattened without an axis, same shape with one.
+pub(crate) fn cumulative(_ctx: &mut Ctx, args: &Args) -> Outcome {
+    let Some(a) = args.get(0, "a").and_then(to_array) else {
+        return unknown_array();
+    };
+    let dtype = match args.get(2, "dtype") {
+        Some(v) if !matches!(v, Value::None) => dtype_of(v),
+        _ => a.dtype.map(|d| reduce_dtype(ReduceDtype::Accumulate, d)),
+    };
+    let shape = match (axis_of(args.get(1, "axis")), a.shape.dims()) {
+        (AxisArg::All, Some(d)) => Shape::Ranked(vec![product(d).map_or(Dim::Unknown, Dim::Known)]),
+        (AxisArg::All, None) => Shape::Ranked(vec![Dim::Unknown]),
+        (AxisArg::Axes { tuple: true, .. }, _) => {
+            return error(ShapeError {
+                kind: ShapeErrorKind::Other,
+                message: "'tuple' object cannot be interpreted as an integer".into(),
+            })
+        }
+        (AxisArg::Axes { axes, .. }, Some(d)) => match norm_axes(&axes, d.len()) {
+            Ok(_) => a.shape.clone(),
+            Err(e) => return error(e),
+        },
+        _ => a.shape.clone(),
+    };
+    Outcome::value(Value::Array(ArrayValue::new(shape, dtype)))
+}
