@@ -140,8 +140,9 @@ pub(crate) fn to_array(v: &Value) -> Option<ArrayValue> {
             let dtype = if dtype_known { dtype } else { None };
             Some(ArrayValue::new(Shape::Ranked(shape), dtype))
         }
-        other => python_kind(other)
-            .map(|k| ArrayValue::new(Shape::scalar(), Some(default_dtype(k)))),
+        other => {
+            python_kind(other).map(|k| ArrayValue::new(Shape::scalar(), Some(default_dtype(k))))
+        }
     }
 }
 
@@ -192,12 +193,10 @@ pub(crate) enum AxisArg {
 pub(crate) fn axis_of(v: Option<&Value>) -> AxisArg {
     match v {
         None | Some(Value::None) => AxisArg::All,
-        Some(Value::Tuple(items)) => {
-            match items.iter().map(lit_of).collect::<Option<Vec<i64>>>() {
-                Some(axes) => AxisArg::Axes { axes, tuple: true },
-                None => AxisArg::Unknown,
-            }
-        }
+        Some(Value::Tuple(items)) => match items.iter().map(lit_of).collect::<Option<Vec<i64>>>() {
+            Some(axes) => AxisArg::Axes { axes, tuple: true },
+            None => AxisArg::Unknown,
+        },
         Some(v) => match lit_of(v) {
             Some(a) => AxisArg::Axes {
                 axes: vec![a],

@@ -123,11 +123,7 @@ pub(crate) fn arange(args: &Args) -> Outcome {
     let given: Vec<&Value> = args
         .pos
         .iter()
-        .chain(
-            ["start", "stop", "step"]
-                .iter()
-                .filter_map(|k| args.kw(k)),
-        )
+        .chain(["start", "stop", "step"].iter().filter_map(|k| args.kw(k)))
         .filter(|v| !matches!(v, Value::None))
         .collect();
     let mut dtype: Option<Dtype> = Some(Dtype::Int64);
@@ -135,7 +131,14 @@ pub(crate) fn arange(args: &Args) -> Outcome {
         dtype = match (dtype, number_dtype(v)) {
             (Some(a), Some(b)) => Some(match kind(b) {
                 Kind::Bool | Kind::Int => a,
-                _ => promote(a, if kind(b) == Kind::Float { Dtype::Float64 } else { b }),
+                _ => promote(
+                    a,
+                    if kind(b) == Kind::Float {
+                        Dtype::Float64
+                    } else {
+                        b
+                    },
+                ),
             }),
             _ => None,
         };
@@ -160,9 +163,7 @@ pub(crate) fn arange(args: &Args) -> Outcome {
                     message: "division by zero".into(),
                 })
             }
-            Some(k) => stop
-                .checked_sub(start)
-                .and_then(|span| ceil_div(&span, k)),
+            Some(k) => stop.checked_sub(start).and_then(|span| ceil_div(&span, k)),
             None => None,
         },
         _ => None,
@@ -190,7 +191,11 @@ fn ceil_div(span: &DimExpr, step: i64) -> Option<DimExpr> {
     let s = span.as_lit();
     match (s, step) {
         (Some(s), k) => {
-            let q = if k > 0 { (s + k - 1).div_euclid(k) } else { (-s + (-k) - 1).div_euclid(-k) };
+            let q = if k > 0 {
+                (s + k - 1).div_euclid(k)
+            } else {
+                (-s + (-k) - 1).div_euclid(-k)
+            };
             Some(DimExpr::lit(q.max(0)))
         }
         (None, 1) => max0(span.clone()),
@@ -207,7 +212,11 @@ pub(crate) fn linspace(ctx: &mut Ctx, args: &Args) -> Outcome {
         None => Some(DimExpr::lit(50)),
         Some(v) => int_of(v),
     };
-    if num.as_ref().and_then(DimExpr::as_lit).is_some_and(|n| n < 0) {
+    if num
+        .as_ref()
+        .and_then(DimExpr::as_lit)
+        .is_some_and(|n| n < 0)
+    {
         return error(ShapeError {
             kind: ShapeErrorKind::Other,
             message: format!(
@@ -266,7 +275,10 @@ pub(crate) fn eye(args: &Args) -> Outcome {
 
 /// `identity(n, dtype=float64)`.
 pub(crate) fn identity(args: &Args) -> Outcome {
-    let n = args.get(0, "n").and_then(int_of).map_or(Dim::Unknown, Dim::Known);
+    let n = args
+        .get(0, "n")
+        .and_then(int_of)
+        .map_or(Dim::Unknown, Dim::Known);
     array(
         Shape::Ranked(vec![n.clone(), n]),
         dtype_or(args, 1, Some(Dtype::Float64)),

@@ -83,9 +83,7 @@ pub(crate) fn binary(ctx: &mut Ctx, op: BinOp, lhs: &Value, rhs: &Value) -> Outc
     }
     let rule = match op {
         BinOp::MatMul => return super::products::matmul(ctx, lhs, rhs),
-        BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => {
-            UfuncDtype::Same
-        }
+        BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => UfuncDtype::Same,
         BinOp::Sub => UfuncDtype::Same,
         BinOp::Div => UfuncDtype::TrueDiv,
         BinOp::FloorDiv | BinOp::Mod | BinOp::Pow | BinOp::LShift | BinOp::RShift => {

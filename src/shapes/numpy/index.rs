@@ -91,7 +91,9 @@ fn classify(v: &Value) -> Result<Option<Entry<'_>>, ShapeError> {
             if items.is_empty() {
                 return Ok(Some(Entry::IntArray(vec![Dim::lit(0)], Some(Vec::new()))));
             }
-            let Some(a) = to_array(v) else { return Ok(None) };
+            let Some(a) = to_array(v) else {
+                return Ok(None);
+            };
             let (Some(d), Some(dims)) = (a.dtype, a.shape.dims()) else {
                 return Ok(None);
             };
@@ -136,8 +138,15 @@ fn plan(ctx: &mut Ctx, base: &ArrayValue, index: &Value) -> Result<Option<ArrayV
             None => return Ok(None),
         }
     }
-    if entries.iter().filter(|e| matches!(e, Entry::Ellipsis)).count() > 1 {
-        return Err(index_error("an index can only have a single ellipsis ('...')"));
+    if entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Ellipsis))
+        .count()
+        > 1
+    {
+        return Err(index_error(
+            "an index can only have a single ellipsis ('...')",
+        ));
     }
     let Some(dims) = base.shape.dims() else {
         return Ok(None);
@@ -242,7 +251,11 @@ fn plan(ctx: &mut Ctx, base: &ArrayValue, index: &Value) -> Result<Option<ArrayV
         ))
     })?;
     let adjacent = adv_positions.windows(2).all(|w| w[1] == w[0] + 1);
-    let at = if adjacent { adv_out_pos.unwrap_or(0) } else { 0 };
+    let at = if adjacent {
+        adv_out_pos.unwrap_or(0)
+    } else {
+        0
+    };
     let mut result = out;
     result.splice(at..at, b);
     Ok(Some(ArrayValue::new(Shape::Ranked(result), dtype)))

@@ -54,7 +54,12 @@ fn parse_signature(sig: &str) -> Option<Signature> {
         let mut out = Vec::new();
         for part in s.split("),") {
             let p = part.trim_start_matches('(').trim_end_matches(')');
-            out.push(p.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect());
+            out.push(
+                p.split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            );
         }
         out
     };
@@ -103,10 +108,13 @@ pub(crate) fn apply_signature(
                                 "Last 2 dimensions of the array must be square",
                             ));
                         }
-                        return Err(linalg_error(format!(
+                        return Err(ShapeError {
+                            kind: ShapeErrorKind::Matmul,
+                            message: format!(
                             "{name}: Input operand {i} has a mismatch in its core dimension {k}, \
                              with gufunc signature {sig} (size {d} is different from {prev})"
-                        )));
+                        ),
+                        });
                     }
                     *prev = unify(prev, d);
                 }
@@ -179,7 +187,13 @@ fn unranked(n_out: usize) -> Outcome {
 }
 
 /// A linalg function given by its signature and the dtype rule of each output.
-pub(crate) fn gufunc(ctx: &mut Ctx, args: &Args, name: &str, sig: &str, outs: &[LinalgOut]) -> Outcome {
+pub(crate) fn gufunc(
+    ctx: &mut Ctx,
+    args: &Args,
+    name: &str,
+    sig: &str,
+    outs: &[LinalgOut],
+) -> Outcome {
     let n_in = sig.split("->").next().map_or(1, |s| s.matches('(').count());
     let arrays = match arrays(args, n_in) {
         Ok(a) => a,
@@ -252,7 +266,11 @@ fn matrix(a: &ArrayValue) -> Result<Option<(Vec<Dim>, Dim, Dim)>, ShapeError> {
         )));
     }
     let k = d.len();
-    Ok(Some((d[..k - 2].to_vec(), d[k - 2].clone(), d[k - 1].clone())))
+    Ok(Some((
+        d[..k - 2].to_vec(),
+        d[k - 2].clone(),
+        d[k - 1].clone(),
+    )))
 }
 
 fn with(mut batch: Vec<Dim>, core: &[&Dim]) -> Vec<Dim> {
@@ -417,7 +435,13 @@ pub(crate) fn norm(args: &Args) -> Outcome {
     let out: Vec<Dim> = if keepdims {
         dims.iter()
             .enumerate()
-            .map(|(i, d)| if axes.contains(&i) { Dim::lit(1) } else { d.clone() })
+            .map(|(i, d)| {
+                if axes.contains(&i) {
+                    Dim::lit(1)
+                } else {
+                    d.clone()
+                }
+            })
             .collect()
     } else {
         dims.iter()
@@ -431,7 +455,13 @@ pub(crate) fn norm(args: &Args) -> Outcome {
 
 /// `linalg.matrix_power(a, n)`: n >= 0 keeps the dtype, n < 0 inverts.
 pub(crate) fn matrix_power(ctx: &mut Ctx, args: &Args) -> Outcome {
-    let out = gufunc(ctx, args, "matrix_power", "(m,m)->(m,m)", &[LinalgOut::Same]);
+    let out = gufunc(
+        ctx,
+        args,
+        "matrix_power",
+        "(m,m)->(m,m)",
+        &[LinalgOut::Same],
+    );
     let n = args.get(1, "n").and_then(lit_of);
     let input = args.pos.first().and_then(to_array).and_then(|a| a.dtype);
     match (out.value, n) {
@@ -441,8 +471,14 @@ pub(crate) fn matrix_power(ctx: &mut Ctx, args: &Args) -> Outcome {
         }
         (Value::Array(mut a), None) => {
             a.dtype = None;
-            Outcome { value: Value::Array(a), error: out.error }
+            Outcome {
+                value: Value::Array(a),
+                error: out.error,
+            }
         }
-        (value, _) => Outcome { value, error: out.error },
+        (value, _) => Outcome {
+            value,
+            error: out.error,
+        },
     }
 }

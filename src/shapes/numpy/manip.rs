@@ -6,7 +6,9 @@ use super::args::{
     axis_of, fmt_dims, int_of, lit_of, lits_of, norm_axes, norm_axis, shape_of, to_array, Args,
     AxisArg,
 };
-use super::broadcast::{broadcast_dims, broadcast_shapes, differ, product, provably_ge, same_dim, unify};
+use super::broadcast::{
+    broadcast_dims, broadcast_shapes, differ, product, provably_ge, same_dim, unify,
+};
 use super::elementwise::{elementwise, error, operand, unknown_array};
 use super::promote::{promote, result_type, DtypeOperand, UfuncDtype};
 use super::{Ctx, Outcome, ShapeError, ShapeErrorKind};
@@ -33,7 +35,10 @@ fn ranked(dims: Vec<Dim>, dtype: Option<Dtype>) -> Outcome {
 
 /// The first argument as an array, or the outcome to return.
 fn first(args: &Args) -> Result<ArrayValue, Outcome> {
-    args.pos.first().and_then(to_array).ok_or_else(unknown_array)
+    args.pos
+        .first()
+        .and_then(to_array)
+        .ok_or_else(unknown_array)
 }
 
 fn size_of(dims: &[Dim]) -> Dim {
@@ -101,11 +106,15 @@ pub(crate) fn reshape(ctx: &mut Ctx, a: &ArrayValue, shape: &Value) -> Outcome {
         } else {
             format!("({})", shown.join(","))
         };
-        value_error(format!("cannot reshape array of size {total} into shape {shown}"))
+        value_error(format!(
+            "cannot reshape array of size {total} into shape {shown}"
+        ))
     };
     match infer_at {
         None => {
-            if fully_literal && num.as_ref().and_then(DimExpr::as_lit) != den.as_ref().and_then(DimExpr::as_lit) {
+            if fully_literal
+                && num.as_ref().and_then(DimExpr::as_lit) != den.as_ref().and_then(DimExpr::as_lit)
+            {
                 return mismatch();
             }
         }
@@ -334,7 +343,10 @@ pub(crate) fn squeeze(args: &Args) -> Outcome {
                 return array(Shape::Unranked, a.dtype);
             }
             ranked(
-                dims.iter().filter(|d| d.as_lit() != Some(1)).cloned().collect(),
+                dims.iter()
+                    .filter(|d| d.as_lit() != Some(1))
+                    .cloned()
+                    .collect(),
                 a.dtype,
             )
         }
@@ -344,7 +356,10 @@ pub(crate) fn squeeze(args: &Args) -> Outcome {
                 Ok(a) => a,
                 Err(e) => return error(e),
             };
-            if axes.iter().any(|&i| dims[i].as_lit().is_some_and(|n| n != 1)) {
+            if axes
+                .iter()
+                .any(|&i| dims[i].as_lit().is_some_and(|n| n != 1))
+            {
                 return value_error(
                     "cannot select an axis to squeeze out which has size not equal to one",
                 );
@@ -388,7 +403,9 @@ fn sequence(v: Option<&Value>) -> Option<Vec<ArrayValue>> {
 fn joint_dtype(arrays: &[ArrayValue]) -> Option<Dtype> {
     arrays
         .iter()
-        .try_fold(None::<Dtype>, |acc, a| a.dtype.map(|d| Some(acc.map_or(d, |x| promote(x, d)))))
+        .try_fold(None::<Dtype>, |acc, a| {
+            a.dtype.map(|d| Some(acc.map_or(d, |x| promote(x, d))))
+        })
         .flatten()
 }
 
@@ -588,9 +605,10 @@ pub(crate) fn broadcast_to(ctx: &mut Ctx, args: &Args) -> Outcome {
     };
     if let Some(d) = a.shape.dims() {
         let fits = d.len() <= target.len()
-            && d.iter().rev().zip(target.iter().rev()).all(|(x, t)| {
-                x.as_lit() == Some(1) || !differ(ctx.facts, x, t)
-            });
+            && d.iter()
+                .rev()
+                .zip(target.iter().rev())
+                .all(|(x, t)| x.as_lit() == Some(1) || !differ(ctx.facts, x, t));
         if !fits {
             return value_error(format!(
                 "operands could not be broadcast together with remapped shapes \
@@ -618,8 +636,16 @@ pub(crate) fn tile(args: &Args) -> Outcome {
     let d = dims.len().max(reps.len());
     let mut out = Vec::with_capacity(d);
     for i in 0..d {
-        let dim = if i + dims.len() >= d { dims[i + dims.len() - d].clone() } else { Dim::lit(1) };
-        let rep = if i + reps.len() >= d { reps[i + reps.len() - d].clone() } else { Some(DimExpr::lit(1)) };
+        let dim = if i + dims.len() >= d {
+            dims[i + dims.len() - d].clone()
+        } else {
+            Dim::lit(1)
+        };
+        let rep = if i + reps.len() >= d {
+            reps[i + reps.len() - d].clone()
+        } else {
+            Some(DimExpr::lit(1))
+        };
         out.push(match (dim.expr(), rep) {
             (Some(x), Some(r)) => x.checked_mul(&r).map_or(Dim::Unknown, Dim::Known),
             _ => Dim::Unknown,
@@ -711,7 +737,10 @@ pub(crate) fn diff(args: &Args) -> Outcome {
     if n < 0 {
         return value_error(format!("order must be non-negative but got {n}"));
     }
-    let ax = match norm_axis(args.get(2, "axis").and_then(lit_of).unwrap_or(-1), dims.len()) {
+    let ax = match norm_axis(
+        args.get(2, "axis").and_then(lit_of).unwrap_or(-1),
+        dims.len(),
+    ) {
         Ok(a) => a,
         Err(e) => return error(e),
     };
@@ -789,7 +818,10 @@ pub(crate) fn pad(args: &Args) -> Outcome {
     };
     let mut out = Vec::with_capacity(nd);
     for (d, (b, f)) in dims.iter().zip(widths) {
-        if [&b, &f].iter().any(|w| w.as_ref().and_then(DimExpr::as_lit).is_some_and(|w| w < 0)) {
+        if [&b, &f]
+            .iter()
+            .any(|w| w.as_ref().and_then(DimExpr::as_lit).is_some_and(|w| w < 0))
+        {
             return value_error("index can't contain negative values");
         }
         out.push(match (d.expr(), b, f) {
@@ -838,7 +870,10 @@ pub(crate) fn nonzero(ctx: &mut Ctx, v: &Value) -> Outcome {
         );
     }
     let count = Dim::Known(DimExpr::sym(ctx.fresh_symbol()));
-    let one = Value::Array(ArrayValue::new(Shape::Ranked(vec![count]), Some(Dtype::Int64)));
+    let one = Value::Array(ArrayValue::new(
+        Shape::Ranked(vec![count]),
+        Some(Dtype::Int64),
+    ));
     Outcome::value(Value::Tuple(vec![one; nd]))
 }
 

@@ -66,7 +66,10 @@ pub(crate) fn method(
         "reshape" if !args.is_empty() => manip::reshape(ctx, a, &varargs()),
         "transpose" if args.is_empty() => manip::transpose(a, None),
         "transpose" => manip::transpose(a, Some(&varargs())),
-        "astype" => match args.first().or(kwargs.iter().find(|(k, _)| *k == "dtype").map(|(_, v)| v)) {
+        "astype" => match args
+            .first()
+            .or(kwargs.iter().find(|(k, _)| *k == "dtype").map(|(_, v)| v))
+        {
             Some(d) => manip::with_dtype(a, dtype_of(d)),
             None => Outcome::unknown(),
         },
@@ -80,7 +83,11 @@ pub(crate) fn method(
         }),
         "sort" | "fill" | "resize" | "put" | "partition" => Outcome::value(Value::None),
         _ => {
-            let Some(path) = AS_FUNCTION.iter().find(|(m, _)| *m == name).map(|(_, f)| *f) else {
+            let Some(path) = AS_FUNCTION
+                .iter()
+                .find(|(m, _)| *m == name)
+                .map(|(_, f)| *f)
+            else {
                 return Outcome::unknown();
             };
             let Some(rule) = lookup(FUNCTIONS, path) else {

@@ -21,13 +21,19 @@ fn err(kind: ShapeErrorKind, message: String) -> Outcome {
 }
 
 /// Both operands as arrays with known ranks, or the outcome to return instead.
-fn ranked_pair(lhs: &Value, rhs: &Value) -> Result<(ArrayValue, ArrayValue, Vec<Dim>, Vec<Dim>), Outcome> {
+fn ranked_pair(
+    lhs: &Value,
+    rhs: &Value,
+) -> Result<(ArrayValue, ArrayValue, Vec<Dim>, Vec<Dim>), Outcome> {
     let (Some(a), Some(b)) = (to_array(lhs), to_array(rhs)) else {
         return Err(unknown_array());
     };
     let (Some(da), Some(db)) = (a.shape.dims(), b.shape.dims()) else {
         let dtype = promoted(&a, &b);
-        return Err(Outcome::value(Value::Array(ArrayValue::new(Shape::Unranked, dtype))));
+        return Err(Outcome::value(Value::Array(ArrayValue::new(
+            Shape::Unranked,
+            dtype,
+        ))));
     };
     let (da, db) = (da.to_vec(), db.to_vec());
     Ok((a, b, da, db))
@@ -136,7 +142,12 @@ pub(crate) fn dot(ctx: &mut Ctx, lhs: &Value, rhs: &Value) -> Outcome {
         return not_aligned(&da, ia, &db, ib);
     }
     let mut out: Vec<Dim> = da[..ia].to_vec();
-    out.extend(db.iter().enumerate().filter(|(i, _)| *i != ib).map(|(_, d)| d.clone()));
+    out.extend(
+        db.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != ib)
+            .map(|(_, d)| d.clone()),
+    );
     Outcome::value(Value::Array(array_or_scalar(
         Shape::Ranked(out),
         promoted(&a, &b),
@@ -242,7 +253,11 @@ pub(crate) fn tensordot(ctx: &mut Ctx, args: &Args) -> Outcome {
         .filter(|i| !na.contains(i))
         .map(|i| da[i].clone())
         .collect();
-    out.extend((0..db.len()).filter(|i| !nb.contains(i)).map(|i| db[i].clone()));
+    out.extend(
+        (0..db.len())
+            .filter(|i| !nb.contains(i))
+            .map(|i| db[i].clone()),
+    );
     // A full contraction gives a 0-d array, not a scalar.
     Outcome::value(Value::Array(ArrayValue::new(
         Shape::Ranked(out),
@@ -342,8 +357,8 @@ pub(crate) fn einsum(ctx: &mut Ctx, args: &Args) -> Outcome {
                         return err(
                             ShapeErrorKind::Broadcast,
                             format!(
-                                "einsum: operands disagree on the size of label '{c}' ({prev} != {d})"
-                            ),
+                            "einsum: operands disagree on the size of label '{c}' ({prev} != {d})"
+                        ),
                         )
                     }
                 },
@@ -398,7 +413,11 @@ pub(crate) fn einsum(ctx: &mut Ctx, args: &Args) -> Outcome {
         }
         None => {
             out.extend(ell.iter().cloned());
-            let mut once: Vec<char> = counts.iter().filter(|(_, n)| *n == 1).map(|(c, _)| *c).collect();
+            let mut once: Vec<char> = counts
+                .iter()
+                .filter(|(_, n)| *n == 1)
+                .map(|(c, _)| *c)
+                .collect();
             // Uppercase sorts before lowercase (character code order).
             once.sort_unstable();
             for c in once {

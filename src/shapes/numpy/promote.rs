@@ -23,7 +23,10 @@ pub(crate) fn kind(d: Dtype) -> Kind {
 }
 
 pub(crate) fn is_unsigned(d: Dtype) -> bool {
-    matches!(d, Dtype::UInt8 | Dtype::UInt16 | Dtype::UInt32 | Dtype::UInt64)
+    matches!(
+        d,
+        Dtype::UInt8 | Dtype::UInt16 | Dtype::UInt32 | Dtype::UInt64
+    )
 }
 
 /// Width in bits of an integer or float, of one component for complex.

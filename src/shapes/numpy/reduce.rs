@@ -74,7 +74,13 @@ pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype)
     let out: Vec<Dim> = if keep {
         dims.iter()
             .enumerate()
-            .map(|(i, d)| if reduced.contains(&i) { Dim::lit(1) } else { d.clone() })
+            .map(|(i, d)| {
+                if reduced.contains(&i) {
+                    Dim::lit(1)
+                } else {
+                    d.clone()
+                }
+            })
             .collect()
     } else {
         dims.iter()

@@ -322,10 +322,16 @@ pub(crate) static FUNCTIONS: &[(&str, Rule)] = &[
     ("linalg.cholesky", Linalg("(m,m)->(m,m)", &[LSame])),
     ("linalg.eigh", Linalg("(m,m)->(m),(m,m)", &[Real, LSame])),
     ("linalg.eigvalsh", Linalg("(m,m)->(m)", &[Real])),
-    ("linalg.eig", Linalg("(m,m)->(m),(m,m)", &[MaybeComplex, MaybeComplex])),
+    (
+        "linalg.eig",
+        Linalg("(m,m)->(m),(m,m)", &[MaybeComplex, MaybeComplex]),
+    ),
     ("linalg.eigvals", Linalg("(m,m)->(m)", &[MaybeComplex])),
     ("linalg.pinv", Linalg("(m,n)->(n,m)", &[LSame])),
-    ("linalg.matrix_rank", Linalg("(m,n)->()", &[LinalgOut::Int64])),
+    (
+        "linalg.matrix_rank",
+        Linalg("(m,n)->()", &[LinalgOut::Int64]),
+    ),
     ("linalg.cond", Linalg("(m,n)->()", &[Real])),
     ("linalg.svd", Svd),
     ("linalg.qr", Qr),
