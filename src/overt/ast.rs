@@ -5,10 +5,45 @@ use ruff_text_size::TextRange;
 
 use super::dtype::Dtype;
 
-/// A whole `.ovt` file: items in source order.
+/// A whole `.ovt` file: items in source order, plus the comments and blank lines the
+/// printer keeps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceFile {
     pub items: Vec<Item>,
+    /// Comments and blank lines in source order.
+    pub trivia: Vec<Trivia>,
+}
+
+impl SourceFile {
+    /// A file without comments (as the translator builds it).
+    pub fn new(items: Vec<Item>) -> SourceFile {
+        SourceFile {
+            items,
+            trivia: Vec::new(),
+        }
+    }
+}
+
+/// Text the grammar ignores but the printer keeps.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trivia {
+    /// `# text` (the text includes the `#`); `own_line` when nothing precedes it on its
+    /// line, else it trails the code on that line.
+    Comment {
+        text: String,
+        own_line: bool,
+        range: TextRange,
+    },
+    /// An empty line starting at this range.
+    BlankLine(TextRange),
+}
+
+impl Trivia {
+    pub fn range(&self) -> TextRange {
+        match self {
+            Trivia::Comment { range, .. } | Trivia::BlankLine(range) => *range,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

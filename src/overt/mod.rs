@@ -6,7 +6,11 @@
 
 pub mod ast;
 pub mod builtins;
+pub mod checker;
 pub mod dtype;
+pub mod lexer;
+pub mod parser;
+pub mod printer;
 pub mod program;
 pub mod size;
 

@@ -168,6 +168,55 @@ pub struct Expr {
     pub range: TextRange,
 }
 
+impl Expr {
+    /// Index variables used and not bound by a reduction inside, in order of first use.
+    pub fn free_index_vars(&self) -> Vec<IndexVarId> {
+        let mut out = Vec::new();
+        self.collect_free(&mut out);
+        out
+    }
+
+    fn collect_free(&self, out: &mut Vec<IndexVarId>) {
+        let add = |v: IndexVarId, out: &mut Vec<IndexVarId>| {
+            if !out.contains(&v) {
+                out.push(v)
+            }
+        };
+        match &self.kind {
+            ExprKind::Literal(_) | ExprKind::SizeVar(_) => {}
+            ExprKind::IndexVar(v) => add(*v, out),
+            ExprKind::Ref { slots, .. } => {
+                for slot in slots {
+                    match slot {
+                        RefSlot::Index(e) => e.collect_free(out),
+                        RefSlot::Split(vs) => vs.iter().for_each(|v| add(*v, out)),
+                        RefSlot::Whole | RefSlot::Slice { .. } => {}
+                    }
+                }
+            }
+            ExprKind::Unary { operand, .. } | ExprKind::Cast { operand } => {
+                operand.collect_free(out)
+            }
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.collect_free(out);
+                rhs.collect_free(out);
+            }
+            ExprKind::Call { args, .. } | ExprKind::CallFunction { args, .. } => {
+                args.iter().for_each(|a| a.collect_free(out))
+            }
+            ExprKind::Reduce { vars, body, .. } => {
+                let mut inner = Vec::new();
+                body.collect_free(&mut inner);
+                for v in inner {
+                    if !vars.contains(&v) {
+                        add(v, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Literal {
     Bool(bool),
