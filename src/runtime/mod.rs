@@ -1,7 +1,9 @@
 //! Executes checked Overt programs: the reference evaluator and the fast executor.
 //! Knows nothing of Python.
 
+pub mod exec;
 pub mod npy;
+pub mod plan;
 pub mod tensor;
 
 pub use tensor::{Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError};

@@ -1,0 +1,459 @@
+//! Mapped fixed-rank linear-algebra builtins (`solve`, `inv`, `det`, `cholesky`, `matmul`)
+//! run as one batched call: each batch point's operands are gathered into small contiguous
+//! buffers and handed to LU / Cholesky kernels (unrolled for n <= 8 through const
+//! generics; partial pivoting always), batches split across the cores.
+
+use rayon::prelude::*;
+
+use crate::runtime::plan::{Builtin, CallArg, Slot, Step, VarId};
+use crate::runtime::tensor::{Dtype, Scalar, Tensor, TensorData};
+
+use super::values::{Elem, Val};
+use super::{set_position, ExecError, Executor};
+
+/// The core (whole-axis) shape and addressing of one argument.
+struct ArgView<'a> {
+    data: Vec<f64>,
+    owned_from: &'a Tensor,
+    strides: Vec<usize>,
+    core_axes: Vec<usize>,
+    core: Vec<usize>,
+}
+
+pub(super) fn run_call(
+    exec: &Executor<'_>,
+    step: &Step,
+    batch: &[VarId],
+    builtin: Builtin,
+    args: &[CallArg],
+    extents: &[usize],
+    arrays: &[Option<Tensor>],
+) -> Result<Tensor, ExecError> {
+    let mut views = Vec::with_capacity(args.len());
+    for arg in args {
+        let t = exec.array(arrays, arg.array)?;
+        if arg.slots.len() != t.ndim() {
+            return Err(ExecError::at(arg.span, format!("`{}` has {} axes, indexed with {}", exec.plan.arrays[arg.array].name, t.ndim(), arg.slots.len())));
+        }
+        let core_axes: Vec<usize> = arg.slots.iter().enumerate().filter(|(_, s)| matches!(s, Slot::Whole)).map(|(i, _)| i).collect();
+        let core: Vec<usize> = core_axes.iter().map(|&a| t.shape()[a]).collect();
+        let data = match t.data() {
+            TensorData::F64(_) => Vec::new(),
+            _ => {
+                // Linear algebra runs in f64; other dtypes are converted once.
+                let mut v = vec![0.0; t.len()];
+                Val::Scalar(Scalar::F64(0.0)).store(&mut v[..0]);
+                for (i, x) in v.iter_mut().enumerate() {
+                    *x = t.data().get(i).map_or(0.0, |s| s.to_f64());
+                }
+                v
+            }
+        };
+        views.push(ArgView {
+            data,
+            owned_from: t,
+            strides: t.strides(),
+            core_axes,
+            core,
+        });
+    }
+    let bad = |i: usize, what: &str| {
+        let span = args.get(i).map_or(step.span, |a| a.span);
+        Err(ExecError::at(span, format!("{} needs {what}", builtin.name())))
+    };
+    let arity = match builtin {
+        Builtin::SolveVec | Builtin::SolveMat | Builtin::Matmul => 2,
+        _ => 1,
+    };
+    if views.len() != arity {
+        return Err(ExecError::at(step.span, format!("{} takes {arity} arguments", builtin.name())));
+    }
+    let c0 = views[0].core.clone();
+    let core_out: Vec<usize> = match builtin {
+        Builtin::Matmul => {
+            let c1 = &views[1].core;
+            if c0.len() != 2 || c1.len() != 2 || c0[1] != c1[0] {
+                return bad(1, &format!("[m,k] and [k,n] matrices; got {c0:?} and {c1:?}"));
+            }
+            vec![c0[0], c1[1]]
+        }
+        _ if c0.len() != 2 || c0[0] != c0[1] => return bad(0, &format!("a square matrix; got shape {c0:?}")),
+        Builtin::SolveVec => {
+            if views[1].core != [c0[0]] {
+                return bad(1, &format!("a vector of length {}; got shape {:?}", c0[0], views[1].core));
+            }
+            vec![c0[0]]
+        }
+        Builtin::SolveMat => {
+            let c1 = &views[1].core;
+            if c1.len() != 2 || c1[0] != c0[0] {
+                return bad(1, &format!("a matrix with {} rows; got shape {c1:?}", c0[0]));
+            }
+            c1.clone()
+        }
+        Builtin::Inv | Builtin::Cholesky => c0.clone(),
+        Builtin::Det => vec![],
+    };
+    let mut shape: Vec<usize> = batch.iter().map(|&v| extents[v]).collect();
+    let positions: usize = shape.iter().product();
+    shape.extend(&core_out);
+    let dtype = exec.plan.arrays[step.target].dtype;
+    exec.reserve(step, dtype, &shape)?;
+    let per: usize = core_out.iter().product();
+    let mut out = vec![0.0f64; positions * per];
+    let n = c0[0];
+    let work = per.max(1) * n.max(1) * n.max(1);
+    let tasks = if positions * work < super::PARALLEL_WORK { 1 } else { 64.min(positions) };
+    let rows_per_task = positions.div_ceil(tasks.max(1)).max(1);
+    let run = |(t, piece): (usize, &mut [f64])| -> Result<(), ExecError> {
+        let mut env = vec![0i64; extents.len()];
+        let mut bufs: Vec<Vec<f64>> = views.iter().map(|v| vec![0.0; v.core.iter().product()]).collect();
+        let mut scratch = Scratch::default();
+        for (k, o) in piece.chunks_mut(per.max(1)).enumerate() {
+            set_position(&mut env, batch, extents, t * rows_per_task + k);
+            for (i, (view, buf)) in views.iter().zip(bufs.iter_mut()).enumerate() {
+                gather(exec, &args[i], view, &env, arrays, buf)?;
+            }
+            compute(builtin, n, &bufs, o, &mut scratch).map_err(|msg| ExecError::at(step.span, msg))?;
+        }
+        Ok(())
+    };
+    if per > 0 && positions > 0 {
+        let chunk = rows_per_task * per;
+        if tasks <= 1 {
+            out.chunks_mut(chunk).enumerate().try_for_each(run)?;
+        } else {
+            out.par_chunks_mut(chunk).enumerate().try_for_each(run)?;
+        }
+    }
+    let data = match dtype {
+        Dtype::F64 => TensorData::F64(out),
+        other => {
+            let mut typed = TensorData::zeros(other, 0);
+            if let TensorData::F32(v) = &mut typed {
+                v.extend(out.iter().map(|&x| x as f32));
+            } else {
+                return Err(ExecError::at(step.span, format!("{} produces floats, not {other}", builtin.name())));
+            }
+            typed
+        }
+    };
+    Ok(Tensor::new(shape, data)?)
+}
+
+/// Copies the core of `arg` at the batch point `env` into `buf` (row-major).
+fn gather(
+    exec: &Executor<'_>,
+    arg: &CallArg,
+    view: &ArgView<'_>,
+    env: &[i64],
+    arrays: &[Option<Tensor>],
+    buf: &mut [f64],
+) -> Result<(), ExecError> {
+    let shape = view.owned_from.shape();
+    let mut base = 0usize;
+    for (axis, slot) in arg.slots.iter().enumerate() {
+        if let Slot::Index(e) = slot {
+            let i = match exec.eval(e, env, None, arrays)? {
+                Val::Scalar(Scalar::I64(i)) => i,
+                _ => return Err(ExecError::at(arg.span, "index is not an i64 scalar".into())),
+            };
+            if i < 0 || i as u64 >= shape[axis] as u64 {
+                return Err(ExecError::at(
+                    arg.span,
+                    format!(
+                        "index {i} is out of bounds for axis {axis} of `{}` (size {})",
+                        exec.plan.arrays[arg.array].name, shape[axis]
+                    ),
+                ));
+            }
+            base += i as usize * view.strides[axis];
+        }
+    }
+    let src: &[f64] = if view.data.is_empty() {
+        f64::slice(view.owned_from.data()).unwrap_or(&[])
+    } else {
+        &view.data
+    };
+    // The core offsets stay in bounds: every core index is below its axis size and the
+    // batch indices were checked above.
+    match view.core_axes.as_slice() {
+        [a] => {
+            let s = view.strides[*a];
+            for (k, b) in buf.iter_mut().enumerate() {
+                *b = src[base + k * s];
+            }
+        }
+        [a, b] => {
+            let (sa, sb) = (view.strides[*a], view.strides[*b]);
+            let cols = view.core[1];
+            if sb == 1 {
+                for (r, row) in buf.chunks_mut(cols.max(1)).enumerate() {
+                    let start = base + r * sa;
+                    row.copy_from_slice(&src[start..start + row.len()]);
+                }
+            } else {
+                for (r, row) in buf.chunks_mut(cols.max(1)).enumerate() {
+                    for (c, x) in row.iter_mut().enumerate() {
+                        *x = src[base + r * sa + c * sb];
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Scratch {
+    lu: Vec<f64>,
+    piv: Vec<usize>,
+}
+
+fn compute(builtin: Builtin, n: usize, args: &[Vec<f64>], out: &mut [f64], s: &mut Scratch) -> Result<(), String> {
+    match builtin {
+        Builtin::Matmul => {
+            let (a, b) = (&args[0], &args[1]);
+            let k = if n == 0 { 0 } else { a.len() / n };
+            let cols = if k == 0 { out.len() / n.max(1) } else { b.len() / k };
+            out.fill(0.0);
+            for i in 0..n {
+                for p in 0..k {
+                    let x = a[i * k + p];
+                    for j in 0..cols {
+                        out[i * cols + j] += x * b[p * cols + j];
+                    }
+                }
+            }
+            Ok(())
+        }
+        Builtin::SolveVec | Builtin::SolveMat => {
+            out.copy_from_slice(&args[1]);
+            let k = out.len() / n.max(1);
+            solve(n, &args[0], out, k, s)
+        }
+        Builtin::Inv => {
+            out.fill(0.0);
+            for i in 0..n {
+                out[i * n + i] = 1.0;
+            }
+            solve(n, &args[0], out, n, s)
+        }
+        Builtin::Det => {
+            s.lu.clear();
+            s.lu.extend_from_slice(&args[0]);
+            s.piv.resize(n, 0);
+            out[0] = match lu_factor(&mut s.lu, n, &mut s.piv) {
+                Some(sign) => (0..n).fold(sign, |d, i| d * s.lu[i * n + i]),
+                None => 0.0,
+            };
+            Ok(())
+        }
+        Builtin::Cholesky => cholesky(n, &args[0], out),
+    }
+}
+
+/// Solves A X = B in place (`b` is row-major n x k), partial pivoting. Errors when A is
+/// exactly singular, as LAPACK's gesv (and so NumPy) does.
+fn solve(n: usize, a: &[f64], b: &mut [f64], k: usize, s: &mut Scratch) -> Result<(), String> {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match n {
+                $($n => return solve_fixed::<$n>(a, b, k),)*
+                _ => {}
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8);
+    s.lu.clear();
+    s.lu.extend_from_slice(a);
+    s.piv.resize(n, 0);
+    if lu_factor(&mut s.lu, n, &mut s.piv).is_none() {
+        return Err("singular matrix".into());
+    }
+    lu_solve(&s.lu, n, &s.piv, b, k);
+    Ok(())
+}
+
+/// LU with partial pivoting, row-major, in place. Returns the permutation sign, or None
+/// when a pivot is exactly zero.
+fn lu_factor(a: &mut [f64], n: usize, piv: &mut [usize]) -> Option<f64> {
+    let mut sign = 1.0;
+    let mut singular = false;
+    for c in 0..n {
+        let mut p = c;
+        let mut best = a[c * n + c].abs();
+        for r in c + 1..n {
+            let v = a[r * n + c].abs();
+            if v > best {
+                best = v;
+                p = r;
+            }
+        }
+        piv[c] = p;
+        if p != c {
+            for j in 0..n {
+                a.swap(c * n + j, p * n + j);
+            }
+            sign = -sign;
+        }
+        let d = a[c * n + c];
+        if d == 0.0 {
+            singular = true;
+            continue;
+        }
+        let (top, rest) = a.split_at_mut((c + 1) * n);
+        let pivot_row = &top[c * n + c + 1..c * n + n];
+        for row in rest.chunks_mut(n) {
+            let f = row[c] / d;
+            row[c] = f;
+            for (x, &y) in row[c + 1..].iter_mut().zip(pivot_row) {
+                *x -= f * y;
+            }
+        }
+    }
+    if singular {
+        None
+    } else {
+        Some(sign)
+    }
+}
+
+fn lu_solve(lu: &[f64], n: usize, piv: &[usize], b: &mut [f64], k: usize) {
+    for c in 0..n {
+        if piv[c] != c {
+            for j in 0..k {
+                b.swap(c * k + j, piv[c] * k + j);
+            }
+        }
+    }
+    for r in 0..n {
+        for c in 0..r {
+            let f = lu[r * n + c];
+            for j in 0..k {
+                b[r * k + j] -= f * b[c * k + j];
+            }
+        }
+    }
+    for r in (0..n).rev() {
+        for c in r + 1..n {
+            let f = lu[r * n + c];
+            for j in 0..k {
+                b[r * k + j] -= f * b[c * k + j];
+            }
+        }
+        let d = lu[r * n + r];
+        for j in 0..k {
+            b[r * k + j] /= d;
+        }
+    }
+}
+
+/// `solve` for a compile-time size: the same algorithm, on stack arrays the compiler
+/// unrolls.
+fn solve_fixed<const N: usize>(a: &[f64], b: &mut [f64], k: usize) -> Result<(), String> {
+    let mut m = [[0.0f64; N]; N];
+    for (r, row) in m.iter_mut().enumerate() {
+        row.copy_from_slice(&a[r * N..(r + 1) * N]);
+    }
+    let mut piv = [0usize; N];
+    for c in 0..N {
+        let mut p = c;
+        let mut best = m[c][c].abs();
+        for (r, row) in m.iter().enumerate().skip(c + 1) {
+            if row[c].abs() > best {
+                best = row[c].abs();
+                p = r;
+            }
+        }
+        piv[c] = p;
+        m.swap(c, p);
+        let d = m[c][c];
+        if d == 0.0 {
+            return Err("singular matrix".into());
+        }
+        let pivot = m[c];
+        for row in m.iter_mut().skip(c + 1) {
+            let f = row[c] / d;
+            row[c] = f;
+            for j in c + 1..N {
+                row[j] -= f * pivot[j];
+            }
+        }
+    }
+    for j in 0..k {
+        let mut x = [0.0f64; N];
+        for r in 0..N {
+            x[r] = b[r * k + j];
+        }
+        for c in 0..N {
+            x.swap(c, piv[c]);
+        }
+        for r in 0..N {
+            for c in 0..r {
+                x[r] -= m[r][c] * x[c];
+            }
+        }
+        for r in (0..N).rev() {
+            for c in r + 1..N {
+                x[r] -= m[r][c] * x[c];
+            }
+            x[r] /= m[r][r];
+        }
+        for r in 0..N {
+            b[r * k + j] = x[r];
+        }
+    }
+    Ok(())
+}
+
+/// Lower Cholesky factor; reads only the lower triangle, as NumPy does.
+fn cholesky(n: usize, a: &[f64], l: &mut [f64]) -> Result<(), String> {
+    l.fill(0.0);
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for p in 0..j {
+            d -= l[j * n + p] * l[j * n + p];
+        }
+        if d <= 0.0 || d.is_nan() {
+            return Err("matrix is not positive definite".into());
+        }
+        let d = d.sqrt();
+        l[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = a[i * n + j];
+            for p in 0..j {
+                s -= l[i * n + p] * l[j * n + p];
+            }
+            l[i * n + j] = s / d;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_and_general_solve_agree() {
+        let n = 5;
+        let a: Vec<f64> = (0..n * n).map(|i| ((i * 7 % 11) as f64) - 3.0 + if i % (n + 1) == 0 { 9.0 } else { 0.0 }).collect();
+        let b: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
+        let mut x1 = b.clone();
+        solve_fixed::<5>(&a, &mut x1, 1).unwrap();
+        let mut x2 = b.clone();
+        let mut lu = a.clone();
+        let mut piv = vec![0; n];
+        lu_factor(&mut lu, n, &mut piv).unwrap();
+        lu_solve(&lu, n, &piv, &mut x2, 1);
+        for r in 0..n {
+            let ax: f64 = (0..n).map(|c| a[r * n + c] * x1[c]).sum();
+            assert!((ax - b[r]).abs() < 1e-12, "{ax} vs {}", b[r]);
+            assert!((x1[r] - x2[r]).abs() < 1e-12);
+        }
+        let singular = vec![1.0, 2.0, 2.0, 4.0];
+        assert!(solve_fixed::<2>(&singular, &mut [1.0, 1.0], 1).is_err());
+    }
+}

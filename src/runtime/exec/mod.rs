@@ -1,0 +1,961 @@
+//! The fast executor: runs a `Plan` definition by definition. Each definition becomes a
+//! loop nest whose innermost loop runs over blocks of contiguous points (`Val` columns,
+//! borrowed from the arrays when the load is contiguous), so element-wise chains fuse with
+//! no full-size temporaries and reductions fuse into their producers. Sum-of-products
+//! contractions go to matrix multiply (`contract`), mapped linear-algebra builtins to
+//! batched kernels (`linalg`). Rows are split across threads in large chunks.
+
+mod contract;
+mod linalg;
+mod values;
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
+
+use rayon::prelude::*;
+use ruff_text_size::TextRange;
+
+use super::plan::{ArrayInfo, Expr, Plan, ReduceOp, Step, StepKind, VarId};
+use super::tensor::{row_major_strides, Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError};
+use values::{binary, nan_max, nan_min, select, unary, Elem, Opd, Val};
+
+/// Points per block of the innermost loop: small enough that a block of every node of an
+/// expression stays in L1/L2, large enough to amortise the per-node dispatch.
+const BLOCK: usize = 1024;
+/// Below this many element-operations a definition runs on one thread.
+const PARALLEL_WORK: usize = 1 << 16;
+
+/// A run-time failure, located in the program when it comes from one expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecError {
+    pub message: String,
+    pub span: Option<TextRange>,
+}
+
+impl ExecError {
+    pub(crate) fn at(span: TextRange, message: String) -> ExecError {
+        ExecError {
+            message,
+            span: Some(span),
+        }
+    }
+
+    pub(crate) fn new(message: String) -> ExecError {
+        ExecError {
+            message,
+            span: None,
+        }
+    }
+}
+
+impl fmt::Display for ExecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExecError {}
+
+impl From<TensorError> for ExecError {
+    fn from(e: TensorError) -> ExecError {
+        ExecError::new(e.to_string())
+    }
+}
+
+/// Runs `plan` on `inputs` (in `plan.inputs` order, already checked against their
+/// declarations) with the size variables bound to `sizes`; returns the outputs in
+/// `plan.outputs` order.
+pub fn execute(
+    plan: &Plan,
+    sizes: &[Option<i64>],
+    inputs: Vec<Tensor>,
+    budget: &MemoryBudget,
+) -> Result<Vec<Tensor>, ExecError> {
+    let plan = hoist_reductions(plan);
+    let mut arrays: Vec<Option<Tensor>> = vec![None; plan.arrays.len()];
+    for (&id, tensor) in plan.inputs.iter().zip(inputs) {
+        arrays[id] = Some(tensor);
+    }
+    let exec = Executor {
+        plan: &plan,
+        sizes,
+        budget,
+    };
+    for step in &plan.steps {
+        let tensor = exec.run_step(step, &arrays)?;
+        arrays[step.target] = Some(tensor);
+    }
+    plan.outputs
+        .iter()
+        .map(|&id| {
+            arrays[id].clone().ok_or_else(|| {
+                ExecError::new(format!("output `{}` is never defined", plan.arrays[id].name))
+            })
+        })
+        .collect()
+}
+
+/// Moves every reduction that is not the whole right-hand side of its definition into a
+/// definition of its own over its free variables, so each definition is at most one
+/// reduction of an element-wise body (`Xc[i,j] = X[i,j] - mean(X[i,k] for k)` computes the
+/// mean once per row, not once per element).
+fn hoist_reductions(plan: &Plan) -> Plan {
+    let mut out = plan.clone();
+    out.steps.clear();
+    for step in &plan.steps {
+        let mut step = step.clone();
+        let mut extra = Vec::new();
+        if let StepKind::Map { body, .. } = &mut step.kind {
+            hoist_in(body, true, &step.vars, step.span, &mut out.arrays, plan, &mut extra);
+        }
+        out.steps.extend(extra);
+        out.steps.push(step);
+    }
+    out
+}
+
+fn hoist_in(
+    expr: &mut Expr,
+    top: bool,
+    vars: &[super::plan::VarInfo],
+    span: TextRange,
+    arrays: &mut Vec<ArrayInfo>,
+    plan: &Plan,
+    extra: &mut Vec<Step>,
+) {
+    match expr {
+        Expr::Reduce { body, .. } if top => hoist_in(body, false, vars, span, arrays, plan, extra),
+        Expr::Reduce {
+            span: reduce_span, ..
+        } => {
+            let rspan = *reduce_span;
+            let free: Vec<VarId> = free_vars(expr).into_iter().collect();
+            let dtype = plan_dtype(plan, arrays, expr);
+            let id = arrays.len();
+            arrays.push(ArrayInfo {
+                name: format!("reduction at {}..{}", u32::from(rspan.start()), u32::from(rspan.end())),
+                dtype,
+                dims: free.iter().map(|&v| vars[v].extent.clone()).collect(),
+                span: rspan,
+            });
+            let mut body = expr.clone();
+            if let Expr::Reduce { body, .. } = &mut body {
+                hoist_in(body, false, vars, span, arrays, plan, extra);
+            }
+            let load_span = rspan;
+            extra.push(Step {
+                target: id,
+                vars: vars.to_vec(),
+                kind: StepKind::Map {
+                    lhs: free.iter().map(|&v| vec![v]).collect(),
+                    body,
+                },
+                span: load_span,
+            });
+            *expr = Expr::Load {
+                array: id,
+                index: free.into_iter().map(Expr::Var).collect(),
+                span: load_span,
+            };
+        }
+        Expr::Const(_) | Expr::Var(_) | Expr::Size(_) => {}
+        Expr::Load { index, .. } => {
+            for e in index {
+                hoist_in(e, false, vars, span, arrays, plan, extra);
+            }
+        }
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => hoist_in(arg, false, vars, span, arrays, plan, extra),
+        Expr::Binary { lhs, rhs, .. } => {
+            hoist_in(lhs, false, vars, span, arrays, plan, extra);
+            hoist_in(rhs, false, vars, span, arrays, plan, extra);
+        }
+        Expr::Where {
+            cond,
+            then,
+            otherwise,
+        } => {
+            hoist_in(cond, false, vars, span, arrays, plan, extra);
+            hoist_in(then, false, vars, span, arrays, plan, extra);
+            hoist_in(otherwise, false, vars, span, arrays, plan, extra);
+        }
+    }
+}
+
+/// `plan.dtype_of` with the arrays created so far (temporaries included).
+fn plan_dtype(plan: &Plan, arrays: &[ArrayInfo], expr: &Expr) -> Dtype {
+    let view = Plan {
+        sizes: Vec::new(),
+        arrays: arrays.to_vec(),
+        inputs: Vec::new(),
+        steps: Vec::new(),
+        outputs: Vec::new(),
+    };
+    let _ = plan;
+    view.dtype_of(expr)
+}
+
+/// Index variables `expr` depends on that it does not bind itself.
+pub(crate) fn free_vars(expr: &Expr) -> BTreeSet<VarId> {
+    let mut out = BTreeSet::new();
+    collect_vars(expr, &mut out);
+    out
+}
+
+fn collect_vars(expr: &Expr, out: &mut BTreeSet<VarId>) {
+    match expr {
+        Expr::Var(v) => {
+            out.insert(*v);
+        }
+        Expr::Const(_) | Expr::Size(_) => {}
+        Expr::Load { index, .. } => index.iter().for_each(|e| collect_vars(e, out)),
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => collect_vars(arg, out),
+        Expr::Binary { lhs, rhs, .. } => {
+            collect_vars(lhs, out);
+            collect_vars(rhs, out);
+        }
+        Expr::Where {
+            cond,
+            then,
+            otherwise,
+        } => {
+            collect_vars(cond, out);
+            collect_vars(then, out);
+            collect_vars(otherwise, out);
+        }
+        Expr::Reduce { vars, body, .. } => {
+            let mut inner = BTreeSet::new();
+            collect_vars(body, &mut inner);
+            for v in vars {
+                inner.remove(v);
+            }
+            out.extend(inner);
+        }
+    }
+}
+
+pub(crate) struct Executor<'p> {
+    pub(crate) plan: &'p Plan,
+    pub(crate) sizes: &'p [Option<i64>],
+    pub(crate) budget: &'p MemoryBudget,
+}
+
+/// The innermost loop of a block: variable, first value, number of points.
+#[derive(Clone, Copy)]
+pub(crate) struct Inner {
+    var: VarId,
+    start: usize,
+    len: usize,
+}
+
+impl<'p> Executor<'p> {
+    fn run_step(&self, step: &Step, arrays: &[Option<Tensor>]) -> Result<Tensor, ExecError> {
+        let extents = self.extents(step)?;
+        match &step.kind {
+            StepKind::Map { lhs, body } => {
+                if let Some(result) = contract::try_contract(self, step, lhs, body, &extents, arrays) {
+                    return result;
+                }
+                self.run_map(step, lhs, body, &extents, arrays)
+            }
+            StepKind::Call {
+                batch,
+                builtin,
+                args,
+            } => linalg::run_call(self, step, batch, *builtin, args, &extents, arrays),
+        }
+    }
+
+    /// The extent of every index variable of `step`.
+    pub(crate) fn extents(&self, step: &Step) -> Result<Vec<usize>, ExecError> {
+        step.vars
+            .iter()
+            .map(|v| {
+                v.extent
+                    .eval(self.sizes)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        ExecError::at(step.span, format!("index `{}` has no valid range", v.name))
+                    })
+            })
+            .collect()
+    }
+
+    pub(crate) fn array<'a>(&self, arrays: &'a [Option<Tensor>], id: usize) -> Result<&'a Tensor, ExecError> {
+        arrays.get(id).and_then(Option::as_ref).ok_or_else(|| {
+            ExecError::new(format!("`{}` is used before it is defined", self.plan.arrays[id].name))
+        })
+    }
+
+    pub(crate) fn reserve(&self, step: &Step, dtype: Dtype, shape: &[usize]) -> Result<usize, ExecError> {
+        let name = &self.plan.arrays[step.target].name;
+        self.budget
+            .reserve(name, dtype, shape)
+            .map_err(|e| ExecError::at(step.span, e.to_string()))
+    }
+
+    fn run_map(
+        &self,
+        step: &Step,
+        lhs: &[Vec<VarId>],
+        body: &Expr,
+        extents: &[usize],
+        arrays: &[Option<Tensor>],
+    ) -> Result<Tensor, ExecError> {
+        let dtype = self.plan.arrays[step.target].dtype;
+        let shape: Vec<usize> = lhs
+            .iter()
+            .map(|g| g.iter().map(|&v| extents[v]).product())
+            .collect();
+        self.reserve(step, dtype, &shape)?;
+        let data = match dtype {
+            Dtype::F64 => f64::wrap(self.map_typed::<f64>(lhs, body, extents, arrays)?),
+            Dtype::F32 => f32::wrap(self.map_typed::<f32>(lhs, body, extents, arrays)?),
+            Dtype::I64 => i64::wrap(self.map_typed::<i64>(lhs, body, extents, arrays)?),
+            Dtype::Bool => bool::wrap(self.map_typed::<bool>(lhs, body, extents, arrays)?),
+        };
+        Ok(Tensor::new(shape, data)?)
+    }
+
+    fn map_typed<T: Elem>(
+        &self,
+        lhs: &[Vec<VarId>],
+        body: &Expr,
+        extents: &[usize],
+        arrays: &[Option<Tensor>],
+    ) -> Result<Vec<T>, ExecError> {
+        let out_vars: Vec<VarId> = lhs.iter().flatten().copied().collect();
+        let (reduce, rbody) = match body {
+            Expr::Reduce { op, vars, body, span } => (Some((*op, vars.as_slice(), *span)), &**body),
+            _ => (None, body),
+        };
+        let rvars: &[VarId] = reduce.map_or(&[], |r| r.1);
+        let inner = choose_inner(rbody, &out_vars, rvars, extents);
+        let inner_is_out = inner.is_some_and(|v| out_vars.contains(&v));
+        let outer: Vec<VarId> = out_vars.iter().copied().filter(|&v| Some(v) != inner || !inner_is_out).collect();
+        let row = if inner_is_out { inner.map_or(1, |v| extents[v]) } else { 1 };
+        let positions: usize = outer.iter().map(|&v| extents[v]).product();
+        let total = positions * row;
+        let rwork: usize = rvars.iter().map(|&v| extents[v]).product::<usize>().max(1);
+        let mut out = vec![T::default(); total];
+        if total == 0 {
+            return Ok(out);
+        }
+        let plan_row = RowPlan {
+            outer: &outer,
+            inner,
+            inner_is_out,
+            reduce,
+            rbody,
+            extents,
+            row,
+        };
+        let work = total.saturating_mul(rwork);
+        let rows_per_task = if work < PARALLEL_WORK {
+            positions
+        } else {
+            // Enough tasks to balance two cores, each still large.
+            let per_row = (row * rwork).max(1);
+            (PARALLEL_WORK / per_row).max(positions / 64).max(1)
+        };
+        let chunk = rows_per_task * row;
+        let run_chunk = |(c, piece): (usize, &mut [T])| -> Result<(), ExecError> {
+            let mut env = vec![0i64; extents.len()];
+            let first = c * rows_per_task;
+            for (k, out_row) in piece.chunks_mut(row).enumerate() {
+                set_position(&mut env, &outer, extents, first + k);
+                self.fill_row(&plan_row, &mut env, out_row, arrays)?;
+            }
+            Ok(())
+        };
+        if rows_per_task >= positions {
+            out.chunks_mut(chunk).enumerate().try_for_each(run_chunk)?;
+        } else {
+            out.par_chunks_mut(chunk).enumerate().try_for_each(run_chunk)?;
+        }
+        // The rows were laid out with the inner variable last; move it into place.
+        if let (true, Some(v)) = (inner_is_out, inner) {
+            if out_vars.last() != Some(&v) {
+                let mut src_shape: Vec<usize> = outer.iter().map(|&o| extents[o]).collect();
+                src_shape.push(extents[v]);
+                let order: Vec<VarId> = outer.iter().copied().chain([v]).collect();
+                let perm: Vec<usize> = out_vars
+                    .iter()
+                    .map(|o| order.iter().position(|x| x == o).unwrap_or(0))
+                    .collect();
+                out = permute(&out, &src_shape, &perm);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Computes one output row: every point of the inner output variable (or the one point
+    /// of a fully reduced position).
+    fn fill_row<T: Elem>(
+        &self,
+        p: &RowPlan,
+        env: &mut [i64],
+        out: &mut [T],
+        arrays: &[Option<Tensor>],
+    ) -> Result<(), ExecError> {
+        let Some((op, rvars, span)) = p.reduce else {
+            match p.inner {
+                Some(var) => {
+                    for start in (0..p.row).step_by(BLOCK) {
+                        let len = BLOCK.min(p.row - start);
+                        let v = self.eval(p.rbody, env, Some(Inner { var, start, len }), arrays)?;
+                        v.store(&mut out[start..start + len]);
+                    }
+                }
+                None => self.eval(p.rbody, env, None, arrays)?.store(out),
+            }
+            return Ok(());
+        };
+        let count: usize = rvars.iter().map(|&v| p.extents[v]).product();
+        if count == 0 && matches!(op, ReduceOp::Max | ReduceOp::Min | ReduceOp::ArgMax | ReduceOp::ArgMin) {
+            return Err(ExecError::at(span, format!("{} over an empty range", reduce_name(op))));
+        }
+        let dtype = self.plan.dtype_of(p.rbody);
+        let mut acc = Acc::new(op, dtype, out.len());
+        if op == ReduceOp::LogSumExp {
+            let mut max = Acc::new(ReduceOp::Max, Dtype::F64, out.len());
+            self.visit_reduction(p, rvars, env, arrays, &mut |off, len, v, _, _| {
+                max.combine(off, len, v, 0, 0)
+            })?;
+            let Acc::F(m, _) = max else {
+                return Ok(());
+            };
+            // Shift by the max so exp cannot overflow; an all -inf row stays -inf.
+            let shift: Vec<f64> = m.iter().map(|&x| if x.is_finite() { x } else { 0.0 }).collect();
+            let mut sums = vec![0.0f64; out.len()];
+            self.visit_reduction(p, rvars, env, arrays, &mut |off, len, v, _, _| {
+                let v = v.cast(Dtype::F64);
+                if let Some(x) = f64::opd(&v) {
+                    for k in 0..len {
+                        let slot = if sums.len() == 1 { 0 } else { off + k };
+                        let xv = match x {
+                            Opd::One(c) => c,
+                            Opd::Many(c) => c[k],
+                        };
+                        sums[slot] += (xv - shift[slot]).exp();
+                    }
+                }
+            })?;
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = T::from_scalar(Scalar::F64(sums[k].ln() + shift[k]));
+            }
+            return Ok(());
+        }
+        self.visit_reduction(p, rvars, env, arrays, &mut |off, len, v, flat, fstep| {
+            acc.combine(off, len, v, flat, fstep)
+        })?;
+        acc.finish(op, count, out, span)
+    }
+
+    /// Calls `f(offset, len, block, flat, flat_step)` for every block of the reduction at the
+    /// current output position: `offset` is where the block lands in the row (0 when the
+    /// inner variable is reduced), `flat` the row-major index over the reduction variables
+    /// of the block's first point and `flat_step` its increment per point.
+    fn visit_reduction(
+        &self,
+        p: &RowPlan,
+        rvars: &[VarId],
+        env: &mut [i64],
+        arrays: &[Option<Tensor>],
+        f: &mut dyn FnMut(usize, usize, Val<'_>, usize, usize),
+    ) -> Result<(), ExecError> {
+        let looped: Vec<VarId> = rvars.iter().copied().filter(|&v| Some(v) != p.inner || p.inner_is_out).collect();
+        let rstrides = row_major_strides(&rvars.iter().map(|&v| p.extents[v]).collect::<Vec<_>>());
+        let stride_of = |v: VarId| rvars.iter().position(|&r| r == v).map_or(0, |i| rstrides[i]);
+        let count: usize = looped.iter().map(|&v| p.extents[v]).product();
+        for pos in 0..count {
+            set_position(env, &looped, p.extents, pos);
+            let base: usize = looped.iter().map(|&v| env[v] as usize * stride_of(v)).sum();
+            match p.inner {
+                Some(var) => {
+                    let n = p.extents[var];
+                    for start in (0..n).step_by(BLOCK) {
+                        let len = BLOCK.min(n - start);
+                        let v = self.eval(p.rbody, env, Some(Inner { var, start, len }), arrays)?;
+                        if p.inner_is_out {
+                            f(start, len, v, base, 0);
+                        } else {
+                            let s = stride_of(var);
+                            f(0, len, broadcast(v, len), base + start * s, s);
+                        }
+                    }
+                }
+                None => {
+                    let v = self.eval(p.rbody, env, None, arrays)?;
+                    f(0, 1, v, base, 0);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates `expr` at the current position (`env`) for every point of `inner`.
+    pub(crate) fn eval<'a>(
+        &self,
+        expr: &Expr,
+        env: &[i64],
+        inner: Option<Inner>,
+        arrays: &'a [Option<Tensor>],
+    ) -> Result<Val<'a>, ExecError> {
+        let len = inner.map_or(1, |i| i.len);
+        Ok(match expr {
+            Expr::Const(s) => Val::Scalar(*s),
+            Expr::Var(v) => match inner {
+                Some(i) if i.var == *v => {
+                    Val::I64(Cow::Owned((i.start as i64..(i.start + i.len) as i64).collect()))
+                }
+                _ => Val::Scalar(Scalar::I64(env[*v])),
+            },
+            Expr::Size(s) => Val::Scalar(Scalar::I64(self.sizes.get(*s).copied().flatten().unwrap_or(0))),
+            Expr::Load { array, index, span } => self.load(*array, index, *span, env, inner, arrays)?,
+            Expr::Unary { op, arg } => unary(*op, self.eval(arg, env, inner, arrays)?, len),
+            Expr::Binary { op, lhs, rhs, span } => {
+                let a = self.eval(lhs, env, inner, arrays)?;
+                let b = self.eval(rhs, env, inner, arrays)?;
+                binary(*op, a, b, len, *span)?
+            }
+            Expr::Cast { dtype, arg } => self.eval(arg, env, inner, arrays)?.cast(*dtype),
+            Expr::Where {
+                cond,
+                then,
+                otherwise,
+            } => select(
+                self.eval(cond, env, inner, arrays)?,
+                self.eval(then, env, inner, arrays)?,
+                self.eval(otherwise, env, inner, arrays)?,
+                len,
+            ),
+            Expr::Reduce { span, .. } => {
+                return Err(ExecError::at(*span, "internal error: unhoisted reduction".into()))
+            }
+        })
+    }
+
+    /// `array[index...]` for every point of the block: a borrowed slice when contiguous,
+    /// a strided copy, or a gather with every index bounds-checked.
+    fn load<'a>(
+        &self,
+        id: usize,
+        index: &[Expr],
+        span: TextRange,
+        env: &[i64],
+        inner: Option<Inner>,
+        arrays: &'a [Option<Tensor>],
+    ) -> Result<Val<'a>, ExecError> {
+        let t = self.array(arrays, id)?;
+        let shape = t.shape();
+        if index.len() != shape.len() {
+            return Err(ExecError::at(span, format!("`{}` has {} axes, indexed with {}", self.plan.arrays[id].name, shape.len(), index.len())));
+        }
+        let strides = t.strides();
+        let len = inner.map_or(1, |i| i.len);
+        let oob = |axis: usize, i: i64| {
+            ExecError::at(
+                span,
+                format!(
+                    "index {i} is out of bounds for axis {axis} of `{}` (size {})",
+                    self.plan.arrays[id].name, shape[axis]
+                ),
+            )
+        };
+        let mut base = 0usize;
+        let mut step = 0usize;
+        let mut has_inner = false;
+        let mut gather: Option<Vec<usize>> = None;
+        for (axis, ix) in index.iter().enumerate() {
+            let (dim, stride) = (shape[axis], strides[axis]);
+            match (ix, inner) {
+                (Expr::Var(v), Some(i)) if *v == i.var => {
+                    if i.start + i.len > dim {
+                        return Err(oob(axis, (i.start + i.len - 1) as i64));
+                    }
+                    base += i.start * stride;
+                    step += stride;
+                    has_inner = true;
+                }
+                _ => match self.eval(ix, env, inner, arrays)? {
+                    Val::Scalar(Scalar::I64(i)) => {
+                        if i < 0 || i as u64 >= dim as u64 {
+                            return Err(oob(axis, i));
+                        }
+                        base += i as usize * stride;
+                    }
+                    Val::I64(col) => {
+                        let offsets = gather.get_or_insert_with(|| vec![0usize; len]);
+                        for (o, &i) in offsets.iter_mut().zip(col.iter()) {
+                            if i < 0 || i as u64 >= dim as u64 {
+                                return Err(oob(axis, i));
+                            }
+                            *o += i as usize * stride;
+                        }
+                    }
+                    other => {
+                        return Err(ExecError::at(
+                            span,
+                            format!("index into `{}` is {}, not i64", self.plan.arrays[id].name, other.dtype()),
+                        ))
+                    }
+                },
+            }
+        }
+        // Every offset below is in bounds: each axis index was checked against its size,
+        // and a row-major offset of in-bounds indices is below the element count.
+        fn pick<'a, T: Elem>(
+            data: &'a [T],
+            base: usize,
+            step: usize,
+            has_inner: bool,
+            gather: &Option<Vec<usize>>,
+            len: usize,
+        ) -> Val<'a> {
+            match gather {
+                Some(offsets) => T::col(offsets.iter().enumerate().map(|(k, o)| data[base + k * step + o]).collect()),
+                None if !has_inner => Val::Scalar(data[base].to_scalar()),
+                None if step == 1 => T::borrow(&data[base..base + len]),
+                None => T::col((0..len).map(|k| data[base + k * step]).collect()),
+            }
+        }
+        Ok(match t.data() {
+            TensorData::F64(d) => pick(d, base, step, has_inner, &gather, len),
+            TensorData::F32(d) => pick(d, base, step, has_inner, &gather, len),
+            TensorData::I64(d) => pick(d, base, step, has_inner, &gather, len),
+            TensorData::Bool(d) => pick(d, base, step, has_inner, &gather, len),
+        })
+    }
+}
+
+/// A scalar block of a reduced inner variable stands for `len` equal points.
+fn broadcast(v: Val<'_>, len: usize) -> Val<'_> {
+    match v {
+        Val::Scalar(s) if len > 1 => {
+            fn fill<T: Elem>(s: Scalar, len: usize) -> Val<'static> {
+                T::col(vec![T::from_scalar(s); len])
+            }
+            match s.dtype() {
+                Dtype::F64 => fill::<f64>(s, len),
+                Dtype::F32 => fill::<f32>(s, len),
+                Dtype::I64 => fill::<i64>(s, len),
+                Dtype::Bool => fill::<bool>(s, len),
+            }
+        }
+        v => v,
+    }
+}
+
+struct RowPlan<'a> {
+    outer: &'a [VarId],
+    inner: Option<VarId>,
+    inner_is_out: bool,
+    reduce: Option<(ReduceOp, &'a [VarId], TextRange)>,
+    rbody: &'a Expr,
+    extents: &'a [usize],
+    row: usize,
+}
+
+/// Sets `vars` in `env` to the row-major position `pos` of their index space.
+fn set_position(env: &mut [i64], vars: &[VarId], extents: &[usize], mut pos: usize) {
+    for &v in vars.iter().rev() {
+        let n = extents[v].max(1);
+        env[v] = (pos % n) as i64;
+        pos /= n;
+    }
+}
+
+/// The variable of the innermost loop: the one most loads walk with stride 1, preferring
+/// the last output variable (contiguous stores) on ties.
+fn choose_inner(body: &Expr, out_vars: &[VarId], rvars: &[VarId], extents: &[usize]) -> Option<VarId> {
+    let mut scores = std::collections::HashMap::new();
+    count_unit_stride(body, &mut scores);
+    let last_out = out_vars.last().copied();
+    let mut best = last_out.or_else(|| rvars.last().copied());
+    let mut best_score = best.map_or(0, |v| scores.get(&v).copied().unwrap_or(0));
+    for &v in rvars {
+        let s = scores.get(&v).copied().unwrap_or(0);
+        if s > best_score && extents[v] > 1 {
+            best = Some(v);
+            best_score = s;
+        }
+    }
+    if let Some(v) = best {
+        if extents[v] <= 1 {
+            // A trivial inner loop wastes the block machinery; any longer variable is better.
+            if let Some(&w) = out_vars.iter().rev().chain(rvars.iter().rev()).find(|&&w| extents[w] > 1) {
+                return Some(w);
+            }
+        }
+    }
+    best
+}
+
+fn count_unit_stride(expr: &Expr, scores: &mut std::collections::HashMap<VarId, usize>) {
+    match expr {
+        Expr::Load { index, .. } => {
+            if let Some(Expr::Var(v)) = index.last() {
+                *scores.entry(*v).or_insert(0) += 1;
+            }
+            index.iter().for_each(|e| count_unit_stride(e, scores));
+        }
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => count_unit_stride(arg, scores),
+        Expr::Binary { lhs, rhs, .. } => {
+            count_unit_stride(lhs, scores);
+            count_unit_stride(rhs, scores);
+        }
+        Expr::Where {
+            cond,
+            then,
+            otherwise,
+        } => {
+            count_unit_stride(cond, scores);
+            count_unit_stride(then, scores);
+            count_unit_stride(otherwise, scores);
+        }
+        Expr::Reduce { body, .. } => count_unit_stride(body, scores),
+        Expr::Const(_) | Expr::Var(_) | Expr::Size(_) => {}
+    }
+}
+
+/// Row-major `src` of `shape`, with output axis `a` taken from source axis `perm[a]`.
+pub(crate) fn permute<T: Copy>(src: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+    let strides = row_major_strides(shape);
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let out_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
+    let mut out = Vec::with_capacity(src.len());
+    let mut index = vec![0usize; shape.len()];
+    for _ in 0..src.len() {
+        let off: usize = index.iter().zip(&out_strides).map(|(i, s)| i * s).sum();
+        out.push(src[off]);
+        for k in (0..index.len()).rev() {
+            index[k] += 1;
+            if index[k] < out_shape[k] {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+    out
+}
+
+fn reduce_name(op: ReduceOp) -> &'static str {
+    match op {
+        ReduceOp::Sum => "sum",
+        ReduceOp::Prod => "prod",
+        ReduceOp::Mean => "mean",
+        ReduceOp::Max => "max",
+        ReduceOp::Min => "min",
+        ReduceOp::ArgMax => "argmax",
+        ReduceOp::ArgMin => "argmin",
+        ReduceOp::Any => "any",
+        ReduceOp::All => "all",
+        ReduceOp::LogSumExp => "logsumexp",
+    }
+}
+
+/// Per-row accumulators of a reduction.
+enum Acc {
+    /// Float sums, products, extrema (f64 accumulation); the op.
+    F(Vec<f64>, ReduceOp),
+    /// Integer sums, products, extrema; the op and whether an overflow happened.
+    I(Vec<i64>, ReduceOp, bool),
+    B(Vec<bool>, ReduceOp),
+    /// Arg-extrema over floats: best value and its flat index.
+    ArgF(Vec<f64>, Vec<i64>, bool),
+    /// Arg-extrema over integers.
+    ArgI(Vec<i64>, Vec<i64>, bool),
+}
+
+impl Acc {
+    fn new(op: ReduceOp, body: Dtype, n: usize) -> Acc {
+        use ReduceOp::*;
+        let float = body.is_float();
+        match op {
+            Any => Acc::B(vec![false; n], op),
+            All => Acc::B(vec![true; n], op),
+            ArgMax | ArgMin if float => Acc::ArgF(vec![if op == ArgMax { f64::NEG_INFINITY } else { f64::INFINITY }; n], vec![-1; n], op == ArgMax),
+            ArgMax | ArgMin => Acc::ArgI(vec![if op == ArgMax { i64::MIN } else { i64::MAX }; n], vec![-1; n], op == ArgMax),
+            Sum | Mean | LogSumExp if float => Acc::F(vec![0.0; n], op),
+            Mean => Acc::F(vec![0.0; n], op),
+            Prod if float => Acc::F(vec![1.0; n], op),
+            Max if float => Acc::F(vec![f64::NEG_INFINITY; n], op),
+            Min if float => Acc::F(vec![f64::INFINITY; n], op),
+            Sum => Acc::I(vec![0; n], op, false),
+            Prod => Acc::I(vec![1; n], op, false),
+            Max => Acc::I(vec![i64::MIN; n], op, false),
+            Min | LogSumExp => Acc::I(vec![i64::MAX; n], op, false),
+        }
+    }
+
+    /// Folds a block into the accumulators: element k of the block goes to row slot
+    /// `off + k` when the block spans the row, or to slot `off` (a reduced inner
+    /// variable, `n == 1`).
+    fn combine(&mut self, off: usize, len: usize, v: Val<'_>, flat: usize, fstep: usize) {
+        match self {
+            Acc::F(acc, op) => {
+                let v = v.cast(Dtype::F64);
+                let Some(x) = f64::opd(&v) else { return };
+                fold_f64(acc, off, len, x, *op);
+            }
+            Acc::I(acc, op, overflow) => {
+                let v = v.cast(Dtype::I64);
+                let Some(x) = i64::opd(&v) else { return };
+                let op = *op;
+                fold(acc, off, len, x, |a, b| match op {
+                    ReduceOp::Sum => a.checked_add(b).unwrap_or_else(|| {
+                        *overflow = true;
+                        0
+                    }),
+                    ReduceOp::Prod => a.checked_mul(b).unwrap_or_else(|| {
+                        *overflow = true;
+                        0
+                    }),
+                    ReduceOp::Max => a.max(b),
+                    _ => a.min(b),
+                });
+            }
+            Acc::B(acc, op) => {
+                let v = v.cast(Dtype::Bool);
+                let Some(x) = bool::opd(&v) else { return };
+                let any = *op == ReduceOp::Any;
+                fold(acc, off, len, x, |a, b| if any { a || b } else { a && b });
+            }
+            Acc::ArgF(best, idx, is_max) => {
+                let v = v.cast(Dtype::F64);
+                let Some(x) = f64::opd(&v) else { return };
+                let is_max = *is_max;
+                arg_fold(best, idx, off, len, x, flat, fstep, |cand, cur| {
+                    !cur.is_nan() && (cand.is_nan() || if is_max { cand > cur } else { cand < cur })
+                });
+            }
+            Acc::ArgI(best, idx, is_max) => {
+                let v = v.cast(Dtype::I64);
+                let Some(x) = i64::opd(&v) else { return };
+                let is_max = *is_max;
+                arg_fold(best, idx, off, len, x, flat, fstep, |cand, cur| if is_max { cand > cur } else { cand < cur });
+            }
+        }
+    }
+
+    fn finish<T: Elem>(self, op: ReduceOp, count: usize, out: &mut [T], span: TextRange) -> Result<(), ExecError> {
+        match self {
+            Acc::F(acc, _) => {
+                for (o, a) in out.iter_mut().zip(acc) {
+                    let a = if op == ReduceOp::Mean { a / count as f64 } else { a };
+                    *o = T::from_scalar(Scalar::F64(a));
+                }
+            }
+            Acc::I(acc, _, overflow) => {
+                if overflow {
+                    return Err(ExecError::at(span, format!("integer overflow in {}", reduce_name(op))));
+                }
+                for (o, a) in out.iter_mut().zip(acc) {
+                    *o = T::from_scalar(Scalar::I64(a));
+                }
+            }
+            Acc::B(acc, _) => {
+                for (o, a) in out.iter_mut().zip(acc) {
+                    *o = T::from_scalar(Scalar::Bool(a));
+                }
+            }
+            Acc::ArgF(_, idx, _) | Acc::ArgI(_, idx, _) => {
+                for (o, a) in out.iter_mut().zip(idx) {
+                    // -1 only survives when every candidate was skipped: all equal to the
+                    // start value, whose first occurrence is index 0.
+                    *o = T::from_scalar(Scalar::I64(a.max(0)));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fold<T: Copy>(acc: &mut [T], off: usize, len: usize, x: Opd<T>, f: impl FnMut(T, T) -> T) {
+    let mut f = f;
+    if acc.len() == 1 {
+        let mut a = acc[0];
+        match x {
+            Opd::One(v) => a = f(a, v),
+            Opd::Many(v) => {
+                for &v in v {
+                    a = f(a, v);
+                }
+            }
+        }
+        acc[0] = a;
+        return;
+    }
+    match x {
+        Opd::One(v) => acc[off..off + len].iter_mut().for_each(|a| *a = f(*a, v)),
+        Opd::Many(v) => acc[off..off + v.len()].iter_mut().zip(v).for_each(|(a, &v)| *a = f(*a, v)),
+    }
+}
+
+/// Float folds with the hot cases (sums, extrema over a reduced inner loop) written so
+/// they vectorise: eight independent partial results.
+fn fold_f64(acc: &mut [f64], off: usize, len: usize, x: Opd<f64>, op: ReduceOp) {
+    if let (1, Opd::Many(v)) = (acc.len(), x) {
+        match op {
+            ReduceOp::Sum | ReduceOp::Mean => {
+                acc[0] += sum8(v);
+                return;
+            }
+            ReduceOp::Max if !v.iter().any(|x| x.is_nan()) => {
+                acc[0] = acc[0].max(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+                return;
+            }
+            ReduceOp::Min if !v.iter().any(|x| x.is_nan()) => {
+                acc[0] = acc[0].min(v.iter().copied().fold(f64::INFINITY, f64::min));
+                return;
+            }
+            _ => {}
+        }
+    }
+    match op {
+        ReduceOp::Sum | ReduceOp::Mean => fold(acc, off, len, x, |a, b| a + b),
+        ReduceOp::Prod => fold(acc, off, len, x, |a, b| a * b),
+        ReduceOp::Max => fold(acc, off, len, x, nan_max),
+        _ => fold(acc, off, len, x, nan_min),
+    }
+}
+
+pub(crate) fn sum8(v: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            lanes[k] += c[k];
+        }
+    }
+    let mut s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for &x in rest {
+        s += x;
+    }
+    s
+}
+
+fn arg_fold<T: Copy>(
+    best: &mut [T],
+    idx: &mut [i64],
+    off: usize,
+    len: usize,
+    x: Opd<T>,
+    flat: usize,
+    fstep: usize,
+    better: impl Fn(T, T) -> bool,
+) {
+    for k in 0..len {
+        let cand = match x {
+            Opd::One(v) => v,
+            Opd::Many(v) => v[k],
+        };
+        let (slot, at) = if best.len() == 1 { (0, flat + k * fstep) } else { (off + k, flat) };
+        if idx[slot] < 0 || better(cand, best[slot]) {
+            best[slot] = cand;
+            idx[slot] = at as i64;
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The executable form of a checked Overt program (`Plan`): arrays, size variables and a
+//! list of steps, each a definition over named index variables. The fast executor runs
+//! plans; `lower` builds them from checked programs.
+
+use ruff_text_size::TextRange;
+
+use super::tensor::{Dtype, Scalar};
+
+pub type ArrayId = usize;
+/// An index variable, local to its step (`Step::vars[id]`).
+pub type VarId = usize;
+/// A size variable of the program (`Plan::sizes[id]`).
+pub type SizeId = usize;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Size variable names (`N`, `K`).
+    pub sizes: Vec<String>,
+    pub arrays: Vec<ArrayInfo>,
+    /// Arrays filled from the caller's inputs, in declaration order.
+    pub inputs: Vec<ArrayId>,
+    /// Definitions in program order; each writes one array.
+    pub steps: Vec<Step>,
+    /// Arrays handed back, in declaration order.
+    pub outputs: Vec<ArrayId>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArrayInfo {
+    pub name: String,
+    pub dtype: Dtype,
+    pub dims: Vec<SizeExpr>,
+    /// Where the array is declared or defined.
+    pub span: TextRange,
+}
+
+/// An integer expression over size variables: an axis length or an index-variable extent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SizeExpr {
+    Const(i64),
+    Size(SizeId),
+    Add(Box<SizeExpr>, Box<SizeExpr>),
+    Sub(Box<SizeExpr>, Box<SizeExpr>),
+    Mul(Box<SizeExpr>, Box<SizeExpr>),
+    /// Floor division (static slices `lo:hi:step` have length `(hi - lo + step - 1) // step`).
+    FloorDiv(Box<SizeExpr>, Box<SizeExpr>),
+}
+
+impl SizeExpr {
+    /// The value under `sizes` (None for an unbound size, overflow or division by zero).
+    pub fn eval(&self, sizes: &[Option<i64>]) -> Option<i64> {
+        match self {
+            SizeExpr::Const(c) => Some(*c),
+            SizeExpr::Size(s) => sizes.get(*s).copied().flatten(),
+            SizeExpr::Add(a, b) => a.eval(sizes)?.checked_add(b.eval(sizes)?),
+            SizeExpr::Sub(a, b) => a.eval(sizes)?.checked_sub(b.eval(sizes)?),
+            SizeExpr::Mul(a, b) => a.eval(sizes)?.checked_mul(b.eval(sizes)?),
+            SizeExpr::FloorDiv(a, b) => {
+                let (a, b) = (a.eval(sizes)?, b.eval(sizes)?);
+                if b == 0 {
+                    None
+                } else {
+                    Some(a.div_euclid(b) - i64::from(a.rem_euclid(b) != 0 && b < 0))
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub target: ArrayId,
+    /// Every index variable the step uses, left-hand ones and reduction-bound ones.
+    pub vars: Vec<VarInfo>,
+    pub kind: StepKind,
+    pub span: TextRange,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VarInfo {
+    pub name: String,
+    pub extent: SizeExpr,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// `target[lhs] = body`, evaluated at every point of the left-hand variables.
+    /// Each output axis is a group of variables flattened row-major (one variable for a
+    /// plain slot); an empty group is a new size-1 axis (`0` on the left).
+    Map { lhs: Vec<Vec<VarId>>, body: Expr },
+    /// `target[batch..., :...] = builtin(args)`: a fixed-rank builtin mapped over the batch
+    /// variables. The output's batch axes come first, in `batch` order.
+    Call {
+        batch: Vec<VarId>,
+        builtin: Builtin,
+        args: Vec<CallArg>,
+    },
+}
+
+/// An argument of a mapped call: a reference whose `Whole` slots are the builtin's axes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallArg {
+    pub array: ArrayId,
+    pub slots: Vec<Slot>,
+    pub span: TextRange,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Slot {
+    /// An integer index (of the batch variables and constants).
+    Index(Expr),
+    /// `:`, kept whole and handed to the builtin.
+    Whole,
+}
+
+/// Fixed-rank builtins that run as one batched call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// `[n,n], [n] -> [n]`.
+    SolveVec,
+    /// `[n,n], [n,k] -> [n,k]`.
+    SolveMat,
+    /// `[n,n] -> [n,n]`.
+    Inv,
+    /// `[n,n] -> []`.
+    Det,
+    /// `[n,n] -> [n,n]`, lower triangular.
+    Cholesky,
+    /// `[m,k], [k,n] -> [m,n]`.
+    Matmul,
+}
+
+impl Builtin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::SolveVec | Builtin::SolveMat => "solve",
+            Builtin::Inv => "inv",
+            Builtin::Det => "det",
+            Builtin::Cholesky => "cholesky",
+            Builtin::Matmul => "matmul",
+        }
+    }
+}
+
+/// A scalar expression at one point of a step's index space.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Const(Scalar),
+    /// The value of an index variable (i64).
+    Var(VarId),
+    /// The value of a size variable (i64).
+    Size(SizeId),
+    /// `array[index...]`, one integer expression per axis.
+    Load {
+        array: ArrayId,
+        index: Vec<Expr>,
+        span: TextRange,
+    },
+    Unary {
+        op: UnaryOp,
+        arg: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        span: TextRange,
+    },
+    Cast {
+        dtype: Dtype,
+        arg: Box<Expr>,
+    },
+    /// `where(cond, then, otherwise)`.
+    Where {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    /// `op(body for vars)`.
+    Reduce {
+        op: ReduceOp,
+        vars: Vec<VarId>,
+        body: Box<Expr>,
+        span: TextRange,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+    Abs,
+    Exp,
+    Log,
+    Sqrt,
+    Sin,
+    Cos,
+    Tanh,
+    Floor,
+    Ceil,
+    /// 1 / (1 + exp(-x)).
+    Sigmoid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    /// True division (floats).
+    Div,
+    /// Floor division (Python `//`).
+    FloorDiv,
+    /// Python `%` (sign of the divisor).
+    Mod,
+    Pow,
+    Maximum,
+    Minimum,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+}
+
+impl BinaryOp {
+    pub fn is_comparison(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Lt | Le | Gt | Ge | Eq | Ne)
+    }
+
+    pub fn is_logical(self) -> bool {
+        matches!(self, BinaryOp::And | BinaryOp::Or)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Mean,
+    Max,
+    Min,
+    ArgMax,
+    ArgMin,
+    Any,
+    All,
+    LogSumExp,
+}
+
+impl Plan {
+    /// The dtype of `expr` inside `step`, following the executor's arithmetic rules:
+    /// operands of a binary operation are promoted bool < i64 < f32 < f64 (the checker
+    /// makes promotions explicit; this only has to agree with it).
+    pub fn dtype_of(&self, expr: &Expr) -> Dtype {
+        match expr {
+            Expr::Const(s) => s.dtype(),
+            Expr::Var(_) | Expr::Size(_) => Dtype::I64,
+            Expr::Load { array, .. } => self.arrays[*array].dtype,
+            Expr::Unary { op, arg } => {
+                let d = self.dtype_of(arg);
+                match op {
+                    UnaryOp::Neg | UnaryOp::Abs => d,
+                    UnaryOp::Not => Dtype::Bool,
+                    UnaryOp::Floor | UnaryOp::Ceil if !d.is_float() => d,
+                    _ => float_of(d),
+                }
+            }
+            Expr::Binary { op, lhs, rhs, .. } => {
+                let d = promote(self.dtype_of(lhs), self.dtype_of(rhs));
+                match op {
+                    _ if op.is_comparison() || op.is_logical() => Dtype::Bool,
+                    BinaryOp::Div => float_of(d),
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul if d == Dtype::Bool => Dtype::I64,
+                    _ => d,
+                }
+            }
+            Expr::Cast { dtype, .. } => *dtype,
+            Expr::Where { then, otherwise, .. } => {
+                promote(self.dtype_of(then), self.dtype_of(otherwise))
+            }
+            Expr::Reduce { op, body, .. } => {
+                let d = self.dtype_of(body);
+                match op {
+                    ReduceOp::Sum | ReduceOp::Prod if !d.is_float() => Dtype::I64,
+                    ReduceOp::Mean | ReduceOp::LogSumExp => float_of(d),
+                    ReduceOp::ArgMax | ReduceOp::ArgMin => Dtype::I64,
+                    ReduceOp::Any | ReduceOp::All => Dtype::Bool,
+                    _ => d,
+                }
+            }
+        }
+    }
+}
+
+/// The common dtype of two operands: bool < i64 < f32 < f64, except that i64 with f32 is
+/// f64 (as in NumPy).
+pub fn promote(a: Dtype, b: Dtype) -> Dtype {
+    use Dtype::*;
+    match (a, b) {
+        (x, y) if x == y => x,
+        (F64, _) | (_, F64) => F64,
+        (F32, I64) | (I64, F32) => F64,
+        (F32, _) | (_, F32) => F32,
+        (I64, _) | (_, I64) => I64,
+        _ => Bool,
+    }
+}
+
+/// The float dtype math on `d` produces (f32 stays f32).
+pub fn float_of(d: Dtype) -> Dtype {
+    if d == Dtype::F32 {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    }
+}
