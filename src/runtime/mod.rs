@@ -2,6 +2,7 @@
 //! Knows nothing of Python.
 
 pub mod exec;
+pub mod lower;
 pub mod npy;
 pub mod plan;
 pub mod tensor;

@@ -4,18 +4,23 @@
 
 use ruff_text_size::TextRange;
 
+pub use crate::overt::program::ReduceOp;
+pub use crate::overt::size::Size;
+
 use super::tensor::{Dtype, Scalar};
 
 pub type ArrayId = usize;
-/// An index variable, local to its step (`Step::vars[id]`).
+/// An index variable (`Plan::vars[id]`).
 pub type VarId = usize;
 /// A size variable of the program (`Plan::sizes[id]`).
 pub type SizeId = usize;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
-    /// Size variable names (`N`, `K`).
+    /// Size variable names (`N`, `K`), indexed by the language's `SizeVarId`.
     pub sizes: Vec<String>,
+    /// Every index variable of every step.
+    pub vars: Vec<VarInfo>,
     pub arrays: Vec<ArrayInfo>,
     /// Arrays filled from the caller's inputs, in declaration order.
     pub inputs: Vec<ArrayId>,
@@ -29,49 +34,14 @@ pub struct Plan {
 pub struct ArrayInfo {
     pub name: String,
     pub dtype: Dtype,
-    pub dims: Vec<SizeExpr>,
+    pub dims: Vec<Size>,
     /// Where the array is declared or defined.
     pub span: TextRange,
-}
-
-/// An integer expression over size variables: an axis length or an index-variable extent.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SizeExpr {
-    Const(i64),
-    Size(SizeId),
-    Add(Box<SizeExpr>, Box<SizeExpr>),
-    Sub(Box<SizeExpr>, Box<SizeExpr>),
-    Mul(Box<SizeExpr>, Box<SizeExpr>),
-    /// Floor division (static slices `lo:hi:step` have length `(hi - lo + step - 1) // step`).
-    FloorDiv(Box<SizeExpr>, Box<SizeExpr>),
-}
-
-impl SizeExpr {
-    /// The value under `sizes` (None for an unbound size, overflow or division by zero).
-    pub fn eval(&self, sizes: &[Option<i64>]) -> Option<i64> {
-        match self {
-            SizeExpr::Const(c) => Some(*c),
-            SizeExpr::Size(s) => sizes.get(*s).copied().flatten(),
-            SizeExpr::Add(a, b) => a.eval(sizes)?.checked_add(b.eval(sizes)?),
-            SizeExpr::Sub(a, b) => a.eval(sizes)?.checked_sub(b.eval(sizes)?),
-            SizeExpr::Mul(a, b) => a.eval(sizes)?.checked_mul(b.eval(sizes)?),
-            SizeExpr::FloorDiv(a, b) => {
-                let (a, b) = (a.eval(sizes)?, b.eval(sizes)?);
-                if b == 0 {
-                    None
-                } else {
-                    Some(a.div_euclid(b) - i64::from(a.rem_euclid(b) != 0 && b < 0))
-                }
-            }
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     pub target: ArrayId,
-    /// Every index variable the step uses, left-hand ones and reduction-bound ones.
-    pub vars: Vec<VarInfo>,
     pub kind: StepKind,
     pub span: TextRange,
 }
@@ -79,7 +49,7 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq)]
 pub struct VarInfo {
     pub name: String,
-    pub extent: SizeExpr,
+    pub extent: Size,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -126,8 +96,6 @@ pub enum Builtin {
     Det,
     /// `[n,n] -> [n,n]`, lower triangular.
     Cholesky,
-    /// `[m,k], [k,n] -> [m,n]`.
-    Matmul,
 }
 
 impl Builtin {
@@ -137,7 +105,6 @@ impl Builtin {
             Builtin::Inv => "inv",
             Builtin::Det => "det",
             Builtin::Cholesky => "cholesky",
-            Builtin::Matmul => "matmul",
         }
     }
 }
@@ -148,8 +115,8 @@ pub enum Expr {
     Const(Scalar),
     /// The value of an index variable (i64).
     Var(VarId),
-    /// The value of a size variable (i64).
-    Size(SizeId),
+    /// The value of a size expression (i64).
+    Size(Size),
     /// `array[index...]`, one integer expression per axis.
     Load {
         array: ArrayId,
@@ -198,8 +165,13 @@ pub enum UnaryOp {
     Tanh,
     Floor,
     Ceil,
-    /// 1 / (1 + exp(-x)).
-    Sigmoid,
+    Tan,
+    Log1p,
+    Expm1,
+    /// -1, 0 or 1 (NaN for NaN).
+    Sign,
+    IsNan,
+    IsFinite,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -237,20 +209,6 @@ impl BinaryOp {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ReduceOp {
-    Sum,
-    Prod,
-    Mean,
-    Max,
-    Min,
-    ArgMax,
-    ArgMin,
-    Any,
-    All,
-    LogSumExp,
-}
-
 impl Plan {
     /// The dtype of `expr` inside `step`, following the executor's arithmetic rules:
     /// operands of a binary operation are promoted bool < i64 < f32 < f64 (the checker
@@ -264,7 +222,8 @@ impl Plan {
                 let d = self.dtype_of(arg);
                 match op {
                     UnaryOp::Neg | UnaryOp::Abs => d,
-                    UnaryOp::Not => Dtype::Bool,
+                    UnaryOp::Not | UnaryOp::IsNan | UnaryOp::IsFinite => Dtype::Bool,
+                    UnaryOp::Sign => d,
                     UnaryOp::Floor | UnaryOp::Ceil if !d.is_float() => d,
                     _ => float_of(d),
                 }
@@ -279,15 +238,15 @@ impl Plan {
                 }
             }
             Expr::Cast { dtype, .. } => *dtype,
-            Expr::Where { then, otherwise, .. } => {
-                promote(self.dtype_of(then), self.dtype_of(otherwise))
-            }
+            Expr::Where {
+                then, otherwise, ..
+            } => promote(self.dtype_of(then), self.dtype_of(otherwise)),
             Expr::Reduce { op, body, .. } => {
                 let d = self.dtype_of(body);
                 match op {
                     ReduceOp::Sum | ReduceOp::Prod if !d.is_float() => Dtype::I64,
                     ReduceOp::Mean | ReduceOp::LogSumExp => float_of(d),
-                    ReduceOp::ArgMax | ReduceOp::ArgMin => Dtype::I64,
+                    ReduceOp::Argmax | ReduceOp::Argmin => Dtype::I64,
                     ReduceOp::Any | ReduceOp::All => Dtype::Bool,
                     _ => d,
                 }

@@ -72,15 +72,26 @@ pub(super) fn try_contract(
     let in_b = |v: &VarId| b_vars.contains(v);
     // Every variable is an output or reduced one; reduced ones appear in both operands.
     let known = |v: &VarId| out.contains(v) || kvars.contains(v);
-    if !a_vars.iter().all(known) || !b_vars.iter().all(known) || !kvars.iter().all(|v| in_a(v) && in_b(v)) {
+    if !a_vars.iter().all(known)
+        || !b_vars.iter().all(known)
+        || !kvars.iter().all(|v| in_a(v) && in_b(v))
+    {
         return None;
     }
     if !out.iter().all(|v| in_a(v) || in_b(v)) {
         return None;
     }
     let batch: Vec<VarId> = out.iter().copied().filter(|v| in_a(v) && in_b(v)).collect();
-    let m_vars: Vec<VarId> = out.iter().copied().filter(|v| in_a(v) && !in_b(v)).collect();
-    let n_vars: Vec<VarId> = out.iter().copied().filter(|v| in_b(v) && !in_a(v)).collect();
+    let m_vars: Vec<VarId> = out
+        .iter()
+        .copied()
+        .filter(|v| in_a(v) && !in_b(v))
+        .collect();
+    let n_vars: Vec<VarId> = out
+        .iter()
+        .copied()
+        .filter(|v| in_b(v) && !in_a(v))
+        .collect();
     let size = |vs: &[VarId]| vs.iter().map(|&v| extents[v]).product::<usize>();
     let (nb, m, n, k) = (size(&batch), size(&m_vars), size(&n_vars), size(kvars));
     if nb.saturating_mul(m).saturating_mul(n).saturating_mul(k) < MIN_FLOPS {
@@ -100,7 +111,12 @@ pub(super) fn try_contract(
         kvars,
         extents,
     };
-    let order_c: Vec<VarId> = batch.iter().chain(&m_vars).chain(&n_vars).copied().collect();
+    let order_c: Vec<VarId> = batch
+        .iter()
+        .chain(&m_vars)
+        .chain(&n_vars)
+        .copied()
+        .collect();
     let data = match (a_t.data(), b_t.data()) {
         (TensorData::F64(a), TensorData::F64(b)) => {
             let c = shapes.run(a, &a_vars, b, &b_vars, (nb, m, n, k));
@@ -136,7 +152,13 @@ enum Layout<'a, T> {
 
 impl Shapes<'_> {
     /// Views or packs operand `data` (axes `vars`) as batches of `rows x cols` matrices.
-    fn layout<'d, T: Copy>(&self, data: &'d [T], vars: &[VarId], rows: &[VarId], cols: &[VarId]) -> Layout<'d, T> {
+    fn layout<'d, T: Copy>(
+        &self,
+        data: &'d [T],
+        vars: &[VarId],
+        rows: &[VarId],
+        cols: &[VarId],
+    ) -> Layout<'d, T> {
         let direct: Vec<VarId> = self.batch.iter().chain(rows).chain(cols).copied().collect();
         let transposed: Vec<VarId> = self.batch.iter().chain(cols).chain(rows).copied().collect();
         if vars == direct.as_slice() {
@@ -153,7 +175,14 @@ impl Shapes<'_> {
         Layout::Packed(permute(data, &shape, &perm))
     }
 
-    fn run<T>(&self, a: &[T], a_vars: &[VarId], b: &[T], b_vars: &[VarId], dims: (usize, usize, usize, usize)) -> Vec<T>
+    fn run<T>(
+        &self,
+        a: &[T],
+        a_vars: &[VarId],
+        b: &[T],
+        b_vars: &[VarId],
+        dims: (usize, usize, usize, usize),
+    ) -> Vec<T>
     where
         T: faer::traits::ComplexField + Copy + Send + Sync,
     {
@@ -161,29 +190,48 @@ impl Shapes<'_> {
         let la = self.layout(a, a_vars, self.m_vars, self.kvars);
         let lb = self.layout(b, b_vars, self.kvars, self.n_vars);
         let mut c = vec![T::zero_impl(); nb * m * n];
-        fn view<'v, T>(l: &'v Layout<'_, T>, batch: usize, rows: usize, cols: usize) -> MatRef<'v, T> {
+        fn view<'v, T>(
+            l: &'v Layout<'_, T>,
+            batch: usize,
+            rows: usize,
+            cols: usize,
+        ) -> MatRef<'v, T> {
             let size = rows * cols;
             match l {
-                Layout::Direct(d) => MatRef::from_row_major_slice(&d[batch * size..(batch + 1) * size], rows, cols),
-                Layout::Packed(d) => MatRef::from_row_major_slice(&d[batch * size..(batch + 1) * size], rows, cols),
+                Layout::Direct(d) => {
+                    MatRef::from_row_major_slice(&d[batch * size..(batch + 1) * size], rows, cols)
+                }
+                Layout::Packed(d) => {
+                    MatRef::from_row_major_slice(&d[batch * size..(batch + 1) * size], rows, cols)
+                }
                 Layout::Transposed(d) => {
-                    MatRef::from_row_major_slice(&d[batch * size..(batch + 1) * size], cols, rows).transpose()
+                    MatRef::from_row_major_slice(&d[batch * size..(batch + 1) * size], cols, rows)
+                        .transpose()
                 }
             }
         }
         let one = T::one_impl();
+        let product = |bi: usize, cb: &mut [T], par: Par| {
+            let dst = MatMut::from_row_major_slice_mut(cb, m, n);
+            faer::linalg::matmul::matmul(
+                dst,
+                Accum::Replace,
+                view(&la, bi, m, k),
+                view(&lb, bi, k, n),
+                one,
+                par,
+            );
+        };
         if m * n * k >= 1 << 21 || nb == 1 {
             // Large products: faer splits each one across the cores.
             for (bi, cb) in c.chunks_mut((m * n).max(1)).enumerate() {
-                let dst = MatMut::from_row_major_slice_mut(cb, m, n);
-                faer::linalg::matmul::matmul(dst, Accum::Replace, view(&la, bi, m, k), view(&lb, bi, k, n), one.clone(), Par::rayon(0));
+                product(bi, cb, Par::rayon(0));
             }
         } else {
             use rayon::prelude::*;
-            c.par_chunks_mut((m * n).max(1)).enumerate().for_each(|(bi, cb)| {
-                let dst = MatMut::from_row_major_slice_mut(cb, m, n);
-                faer::linalg::matmul::matmul(dst, Accum::Replace, view(&la, bi, m, k), view(&lb, bi, k, n), one.clone(), Par::Seq);
-            });
+            c.par_chunks_mut((m * n).max(1))
+                .enumerate()
+                .for_each(|(bi, cb)| product(bi, cb, Par::Seq));
         }
         c
     }

@@ -33,9 +33,23 @@ pub(super) fn run_call(
     for arg in args {
         let t = exec.array(arrays, arg.array)?;
         if arg.slots.len() != t.ndim() {
-            return Err(ExecError::at(arg.span, format!("`{}` has {} axes, indexed with {}", exec.plan.arrays[arg.array].name, t.ndim(), arg.slots.len())));
+            return Err(ExecError::at(
+                arg.span,
+                format!(
+                    "`{}` has {} axes, indexed with {}",
+                    exec.plan.arrays[arg.array].name,
+                    t.ndim(),
+                    arg.slots.len()
+                ),
+            ));
         }
-        let core_axes: Vec<usize> = arg.slots.iter().enumerate().filter(|(_, s)| matches!(s, Slot::Whole)).map(|(i, _)| i).collect();
+        let core_axes: Vec<usize> = arg
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s, Slot::Whole))
+            .map(|(i, _)| i)
+            .collect();
         let core: Vec<usize> = core_axes.iter().map(|&a| t.shape()[a]).collect();
         let data = match t.data() {
             TensorData::F64(_) => Vec::new(),
@@ -59,35 +73,45 @@ pub(super) fn run_call(
     }
     let bad = |i: usize, what: &str| {
         let span = args.get(i).map_or(step.span, |a| a.span);
-        Err(ExecError::at(span, format!("{} needs {what}", builtin.name())))
+        Err(ExecError::at(
+            span,
+            format!("{} needs {what}", builtin.name()),
+        ))
     };
     let arity = match builtin {
-        Builtin::SolveVec | Builtin::SolveMat | Builtin::Matmul => 2,
+        Builtin::SolveVec | Builtin::SolveMat => 2,
         _ => 1,
     };
     if views.len() != arity {
-        return Err(ExecError::at(step.span, format!("{} takes {arity} arguments", builtin.name())));
+        return Err(ExecError::at(
+            step.span,
+            format!("{} takes {arity} arguments", builtin.name()),
+        ));
     }
     let c0 = views[0].core.clone();
     let core_out: Vec<usize> = match builtin {
-        Builtin::Matmul => {
-            let c1 = &views[1].core;
-            if c0.len() != 2 || c1.len() != 2 || c0[1] != c1[0] {
-                return bad(1, &format!("[m,k] and [k,n] matrices; got {c0:?} and {c1:?}"));
-            }
-            vec![c0[0], c1[1]]
+        _ if c0.len() != 2 || c0[0] != c0[1] => {
+            return bad(0, &format!("a square matrix; got shape {c0:?}"))
         }
-        _ if c0.len() != 2 || c0[0] != c0[1] => return bad(0, &format!("a square matrix; got shape {c0:?}")),
         Builtin::SolveVec => {
             if views[1].core != [c0[0]] {
-                return bad(1, &format!("a vector of length {}; got shape {:?}", c0[0], views[1].core));
+                return bad(
+                    1,
+                    &format!(
+                        "a vector of length {}; got shape {:?}",
+                        c0[0], views[1].core
+                    ),
+                );
             }
             vec![c0[0]]
         }
         Builtin::SolveMat => {
             let c1 = &views[1].core;
             if c1.len() != 2 || c1[0] != c0[0] {
-                return bad(1, &format!("a matrix with {} rows; got shape {c1:?}", c0[0]));
+                return bad(
+                    1,
+                    &format!("a matrix with {} rows; got shape {c1:?}", c0[0]),
+                );
             }
             c1.clone()
         }
@@ -103,18 +127,26 @@ pub(super) fn run_call(
     let mut out = vec![0.0f64; positions * per];
     let n = c0[0];
     let work = per.max(1) * n.max(1) * n.max(1);
-    let tasks = if positions * work < super::PARALLEL_WORK { 1 } else { 64.min(positions) };
+    let tasks = if positions * work < super::PARALLEL_WORK {
+        1
+    } else {
+        64.min(positions)
+    };
     let rows_per_task = positions.div_ceil(tasks.max(1)).max(1);
     let run = |(t, piece): (usize, &mut [f64])| -> Result<(), ExecError> {
         let mut env = vec![0i64; extents.len()];
-        let mut bufs: Vec<Vec<f64>> = views.iter().map(|v| vec![0.0; v.core.iter().product()]).collect();
+        let mut bufs: Vec<Vec<f64>> = views
+            .iter()
+            .map(|v| vec![0.0; v.core.iter().product()])
+            .collect();
         let mut scratch = Scratch::default();
         for (k, o) in piece.chunks_mut(per.max(1)).enumerate() {
             set_position(&mut env, batch, extents, t * rows_per_task + k);
             for (i, (view, buf)) in views.iter().zip(bufs.iter_mut()).enumerate() {
                 gather(exec, &args[i], view, &env, arrays, buf)?;
             }
-            compute(builtin, n, &bufs, o, &mut scratch).map_err(|msg| ExecError::at(step.span, msg))?;
+            compute(builtin, n, &bufs, o, &mut scratch)
+                .map_err(|msg| ExecError::at(step.span, msg))?;
         }
         Ok(())
     };
@@ -133,7 +165,10 @@ pub(super) fn run_call(
             if let TensorData::F32(v) = &mut typed {
                 v.extend(out.iter().map(|&x| x as f32));
             } else {
-                return Err(ExecError::at(step.span, format!("{} produces floats, not {other}", builtin.name())));
+                return Err(ExecError::at(
+                    step.span,
+                    format!("{} produces floats, not {other}", builtin.name()),
+                ));
             }
             typed
         }
@@ -211,23 +246,14 @@ struct Scratch {
     piv: Vec<usize>,
 }
 
-fn compute(builtin: Builtin, n: usize, args: &[Vec<f64>], out: &mut [f64], s: &mut Scratch) -> Result<(), String> {
+fn compute(
+    builtin: Builtin,
+    n: usize,
+    args: &[Vec<f64>],
+    out: &mut [f64],
+    s: &mut Scratch,
+) -> Result<(), String> {
     match builtin {
-        Builtin::Matmul => {
-            let (a, b) = (&args[0], &args[1]);
-            let k = if n == 0 { 0 } else { a.len() / n };
-            let cols = if k == 0 { out.len() / n.max(1) } else { b.len() / k };
-            out.fill(0.0);
-            for i in 0..n {
-                for p in 0..k {
-                    let x = a[i * k + p];
-                    for j in 0..cols {
-                        out[i * cols + j] += x * b[p * cols + j];
-                    }
-                }
-            }
-            Ok(())
-        }
         Builtin::SolveVec | Builtin::SolveMat => {
             out.copy_from_slice(&args[1]);
             let k = out.len() / n.max(1);
@@ -254,6 +280,7 @@ fn compute(builtin: Builtin, n: usize, args: &[Vec<f64>], out: &mut [f64], s: &m
     }
 }
 
+#[allow(clippy::needless_range_loop)] // index loops read like the textbook algorithm
 /// Solves A X = B in place (`b` is row-major n x k), partial pivoting. Errors when A is
 /// exactly singular, as LAPACK's gesv (and so NumPy) does.
 fn solve(n: usize, a: &[f64], b: &mut [f64], k: usize, s: &mut Scratch) -> Result<(), String> {
@@ -320,6 +347,7 @@ fn lu_factor(a: &mut [f64], n: usize, piv: &mut [usize]) -> Option<f64> {
     }
 }
 
+#[allow(clippy::needless_range_loop)]
 fn lu_solve(lu: &[f64], n: usize, piv: &[usize], b: &mut [f64], k: usize) {
     for c in 0..n {
         if piv[c] != c {
@@ -352,6 +380,7 @@ fn lu_solve(lu: &[f64], n: usize, piv: &[usize], b: &mut [f64], k: usize) {
 
 /// `solve` for a compile-time size: the same algorithm, on stack arrays the compiler
 /// unrolls.
+#[allow(clippy::needless_range_loop)]
 fn solve_fixed<const N: usize>(a: &[f64], b: &mut [f64], k: usize) -> Result<(), String> {
     let mut m = [[0.0f64; N]; N];
     for (r, row) in m.iter_mut().enumerate() {
@@ -408,6 +437,7 @@ fn solve_fixed<const N: usize>(a: &[f64], b: &mut [f64], k: usize) -> Result<(),
     Ok(())
 }
 
+#[allow(clippy::needless_range_loop)]
 /// Lower Cholesky factor; reads only the lower triangle, as NumPy does.
 fn cholesky(n: usize, a: &[f64], l: &mut [f64]) -> Result<(), String> {
     l.fill(0.0);
@@ -439,7 +469,9 @@ mod tests {
     #[test]
     fn fixed_and_general_solve_agree() {
         let n = 5;
-        let a: Vec<f64> = (0..n * n).map(|i| ((i * 7 % 11) as f64) - 3.0 + if i % (n + 1) == 0 { 9.0 } else { 0.0 }).collect();
+        let a: Vec<f64> = (0..n * n)
+            .map(|i| ((i * 7 % 11) as f64) - 3.0 + if i % (n + 1) == 0 { 9.0 } else { 0.0 })
+            .collect();
         let b: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
         let mut x1 = b.clone();
         solve_fixed::<5>(&a, &mut x1, 1).unwrap();

@@ -9,6 +9,9 @@ mod contract;
 mod linalg;
 mod values;
 
+#[cfg(test)]
+mod tests;
+
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -16,8 +19,10 @@ use std::fmt;
 use rayon::prelude::*;
 use ruff_text_size::TextRange;
 
-use super::plan::{ArrayInfo, Expr, Plan, ReduceOp, Step, StepKind, VarId};
-use super::tensor::{row_major_strides, Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError};
+use super::plan::{ArrayInfo, Expr, Plan, ReduceOp, Slot, Step, StepKind, VarId};
+use super::tensor::{
+    row_major_strides, Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError,
+};
 use values::{binary, nan_max, nan_min, select, unary, Elem, Opd, Val};
 
 /// Points per block of the innermost loop: small enough that a block of every node of an
@@ -90,7 +95,10 @@ pub fn execute(
         .iter()
         .map(|&id| {
             arrays[id].clone().ok_or_else(|| {
-                ExecError::new(format!("output `{}` is never defined", plan.arrays[id].name))
+                ExecError::new(format!(
+                    "output `{}` is never defined",
+                    plan.arrays[id].name
+                ))
             })
         })
         .collect()
@@ -107,7 +115,7 @@ fn hoist_reductions(plan: &Plan) -> Plan {
         let mut step = step.clone();
         let mut extra = Vec::new();
         if let StepKind::Map { body, .. } = &mut step.kind {
-            hoist_in(body, true, &step.vars, step.span, &mut out.arrays, plan, &mut extra);
+            hoist_in(body, true, &plan.vars, &mut out.arrays, plan, &mut extra);
         }
         out.steps.extend(extra);
         out.steps.push(step);
@@ -119,13 +127,12 @@ fn hoist_in(
     expr: &mut Expr,
     top: bool,
     vars: &[super::plan::VarInfo],
-    span: TextRange,
     arrays: &mut Vec<ArrayInfo>,
     plan: &Plan,
     extra: &mut Vec<Step>,
 ) {
     match expr {
-        Expr::Reduce { body, .. } if top => hoist_in(body, false, vars, span, arrays, plan, extra),
+        Expr::Reduce { body, .. } if top => hoist_in(body, false, vars, arrays, plan, extra),
         Expr::Reduce {
             span: reduce_span, ..
         } => {
@@ -134,19 +141,22 @@ fn hoist_in(
             let dtype = plan_dtype(plan, arrays, expr);
             let id = arrays.len();
             arrays.push(ArrayInfo {
-                name: format!("reduction at {}..{}", u32::from(rspan.start()), u32::from(rspan.end())),
+                name: format!(
+                    "reduction at {}..{}",
+                    u32::from(rspan.start()),
+                    u32::from(rspan.end())
+                ),
                 dtype,
                 dims: free.iter().map(|&v| vars[v].extent.clone()).collect(),
                 span: rspan,
             });
             let mut body = expr.clone();
             if let Expr::Reduce { body, .. } = &mut body {
-                hoist_in(body, false, vars, span, arrays, plan, extra);
+                hoist_in(body, false, vars, arrays, plan, extra);
             }
             let load_span = rspan;
             extra.push(Step {
                 target: id,
-                vars: vars.to_vec(),
                 kind: StepKind::Map {
                     lhs: free.iter().map(|&v| vec![v]).collect(),
                     body,
@@ -162,22 +172,24 @@ fn hoist_in(
         Expr::Const(_) | Expr::Var(_) | Expr::Size(_) => {}
         Expr::Load { index, .. } => {
             for e in index {
-                hoist_in(e, false, vars, span, arrays, plan, extra);
+                hoist_in(e, false, vars, arrays, plan, extra);
             }
         }
-        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => hoist_in(arg, false, vars, span, arrays, plan, extra),
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => {
+            hoist_in(arg, false, vars, arrays, plan, extra)
+        }
         Expr::Binary { lhs, rhs, .. } => {
-            hoist_in(lhs, false, vars, span, arrays, plan, extra);
-            hoist_in(rhs, false, vars, span, arrays, plan, extra);
+            hoist_in(lhs, false, vars, arrays, plan, extra);
+            hoist_in(rhs, false, vars, arrays, plan, extra);
         }
         Expr::Where {
             cond,
             then,
             otherwise,
         } => {
-            hoist_in(cond, false, vars, span, arrays, plan, extra);
-            hoist_in(then, false, vars, span, arrays, plan, extra);
-            hoist_in(otherwise, false, vars, span, arrays, plan, extra);
+            hoist_in(cond, false, vars, arrays, plan, extra);
+            hoist_in(then, false, vars, arrays, plan, extra);
+            hoist_in(otherwise, false, vars, arrays, plan, extra);
         }
     }
 }
@@ -186,6 +198,7 @@ fn hoist_in(
 fn plan_dtype(plan: &Plan, arrays: &[ArrayInfo], expr: &Expr) -> Dtype {
     let view = Plan {
         sizes: Vec::new(),
+        vars: Vec::new(),
         arrays: arrays.to_vec(),
         inputs: Vec::new(),
         steps: Vec::new(),
@@ -193,6 +206,63 @@ fn plan_dtype(plan: &Plan, arrays: &[ArrayInfo], expr: &Expr) -> Dtype {
     };
     let _ = plan;
     view.dtype_of(expr)
+}
+
+/// Every index variable a step mentions.
+fn step_vars(step: &Step) -> BTreeSet<VarId> {
+    let mut out = BTreeSet::new();
+    match &step.kind {
+        StepKind::Map { lhs, body } => {
+            out.extend(lhs.iter().flatten().copied());
+            all_vars(body, &mut out);
+        }
+        StepKind::Call { batch, args, .. } => {
+            out.extend(batch.iter().copied());
+            for arg in args {
+                for slot in &arg.slots {
+                    if let Slot::Index(e) = slot {
+                        all_vars(e, &mut out);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every index variable in `expr`, bound or free.
+fn all_vars(expr: &Expr, out: &mut BTreeSet<VarId>) {
+    collect_vars(expr, out);
+    let mut bound = |e: &Expr| {
+        if let Expr::Reduce { vars, .. } = e {
+            out.extend(vars.iter().copied());
+        }
+    };
+    visit(expr, &mut bound);
+}
+
+/// Calls `f` on every node of `expr`.
+pub(crate) fn visit(expr: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(expr);
+    match expr {
+        Expr::Const(_) | Expr::Var(_) | Expr::Size(_) => {}
+        Expr::Load { index, .. } => index.iter().for_each(|e| visit(e, f)),
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => visit(arg, f),
+        Expr::Binary { lhs, rhs, .. } => {
+            visit(lhs, f);
+            visit(rhs, f);
+        }
+        Expr::Where {
+            cond,
+            then,
+            otherwise,
+        } => {
+            visit(cond, f);
+            visit(then, f);
+            visit(otherwise, f);
+        }
+        Expr::Reduce { body, .. } => visit(body, f),
+    }
 }
 
 /// Index variables `expr` depends on that it does not bind itself.
@@ -253,7 +323,9 @@ impl<'p> Executor<'p> {
         let extents = self.extents(step)?;
         match &step.kind {
             StepKind::Map { lhs, body } => {
-                if let Some(result) = contract::try_contract(self, step, lhs, body, &extents, arrays) {
+                if let Some(result) =
+                    contract::try_contract(self, step, lhs, body, &extents, arrays)
+                {
                     return result;
                 }
                 self.run_map(step, lhs, body, &extents, arrays)
@@ -266,28 +338,49 @@ impl<'p> Executor<'p> {
         }
     }
 
-    /// The extent of every index variable of `step`.
+    /// The extent of every index variable `step` uses (0 for the others).
     pub(crate) fn extents(&self, step: &Step) -> Result<Vec<usize>, ExecError> {
-        step.vars
-            .iter()
-            .map(|v| {
-                v.extent
-                    .eval(self.sizes)
-                    .and_then(|n| usize::try_from(n).ok())
-                    .ok_or_else(|| {
-                        ExecError::at(step.span, format!("index `{}` has no valid range", v.name))
-                    })
-            })
-            .collect()
+        let used = step_vars(step);
+        let lookup = |id: crate::overt::program::SizeVarId| self.sizes.get(id.0).copied().flatten();
+        let mut extents = vec![0usize; self.plan.vars.len()];
+        for v in used {
+            let info = self.plan.vars.get(v).ok_or_else(|| {
+                ExecError::at(step.span, "internal error: unknown index variable".into())
+            })?;
+            let n = info
+                .extent
+                .eval(&lookup)
+                .ok()
+                .and_then(|n| usize::try_from(n).ok());
+            extents[v] = n.ok_or_else(|| {
+                ExecError::at(
+                    step.span,
+                    format!("index `{}` has no valid range", info.name),
+                )
+            })?;
+        }
+        Ok(extents)
     }
 
-    pub(crate) fn array<'a>(&self, arrays: &'a [Option<Tensor>], id: usize) -> Result<&'a Tensor, ExecError> {
+    pub(crate) fn array<'a>(
+        &self,
+        arrays: &'a [Option<Tensor>],
+        id: usize,
+    ) -> Result<&'a Tensor, ExecError> {
         arrays.get(id).and_then(Option::as_ref).ok_or_else(|| {
-            ExecError::new(format!("`{}` is used before it is defined", self.plan.arrays[id].name))
+            ExecError::new(format!(
+                "`{}` is used before it is defined",
+                self.plan.arrays[id].name
+            ))
         })
     }
 
-    pub(crate) fn reserve(&self, step: &Step, dtype: Dtype, shape: &[usize]) -> Result<usize, ExecError> {
+    pub(crate) fn reserve(
+        &self,
+        step: &Step,
+        dtype: Dtype,
+        shape: &[usize],
+    ) -> Result<usize, ExecError> {
         let name = &self.plan.arrays[step.target].name;
         self.budget
             .reserve(name, dtype, shape)
@@ -326,14 +419,27 @@ impl<'p> Executor<'p> {
     ) -> Result<Vec<T>, ExecError> {
         let out_vars: Vec<VarId> = lhs.iter().flatten().copied().collect();
         let (reduce, rbody) = match body {
-            Expr::Reduce { op, vars, body, span } => (Some((*op, vars.as_slice(), *span)), &**body),
+            Expr::Reduce {
+                op,
+                vars,
+                body,
+                span,
+            } => (Some((*op, vars.as_slice(), *span)), &**body),
             _ => (None, body),
         };
         let rvars: &[VarId] = reduce.map_or(&[], |r| r.1);
         let inner = choose_inner(rbody, &out_vars, rvars, extents);
         let inner_is_out = inner.is_some_and(|v| out_vars.contains(&v));
-        let outer: Vec<VarId> = out_vars.iter().copied().filter(|&v| Some(v) != inner || !inner_is_out).collect();
-        let row = if inner_is_out { inner.map_or(1, |v| extents[v]) } else { 1 };
+        let outer: Vec<VarId> = out_vars
+            .iter()
+            .copied()
+            .filter(|&v| Some(v) != inner || !inner_is_out)
+            .collect();
+        let row = if inner_is_out {
+            inner.map_or(1, |v| extents[v])
+        } else {
+            1
+        };
         let positions: usize = outer.iter().map(|&v| extents[v]).product();
         let total = positions * row;
         let rwork: usize = rvars.iter().map(|&v| extents[v]).product::<usize>().max(1);
@@ -342,7 +448,6 @@ impl<'p> Executor<'p> {
             return Ok(out);
         }
         let plan_row = RowPlan {
-            outer: &outer,
             inner,
             inner_is_out,
             reduce,
@@ -371,7 +476,9 @@ impl<'p> Executor<'p> {
         if rows_per_task >= positions {
             out.chunks_mut(chunk).enumerate().try_for_each(run_chunk)?;
         } else {
-            out.par_chunks_mut(chunk).enumerate().try_for_each(run_chunk)?;
+            out.par_chunks_mut(chunk)
+                .enumerate()
+                .try_for_each(run_chunk)?;
         }
         // The rows were laid out with the inner variable last; move it into place.
         if let (true, Some(v)) = (inner_is_out, inner) {
@@ -412,8 +519,16 @@ impl<'p> Executor<'p> {
             return Ok(());
         };
         let count: usize = rvars.iter().map(|&v| p.extents[v]).product();
-        if count == 0 && matches!(op, ReduceOp::Max | ReduceOp::Min | ReduceOp::ArgMax | ReduceOp::ArgMin) {
-            return Err(ExecError::at(span, format!("{} over an empty range", reduce_name(op))));
+        if count == 0
+            && matches!(
+                op,
+                ReduceOp::Max | ReduceOp::Min | ReduceOp::Argmax | ReduceOp::Argmin
+            )
+        {
+            return Err(ExecError::at(
+                span,
+                format!("{} over an empty range", reduce_name(op)),
+            ));
         }
         let dtype = self.plan.dtype_of(p.rbody);
         let mut acc = Acc::new(op, dtype, out.len());
@@ -426,7 +541,10 @@ impl<'p> Executor<'p> {
                 return Ok(());
             };
             // Shift by the max so exp cannot overflow; an all -inf row stays -inf.
-            let shift: Vec<f64> = m.iter().map(|&x| if x.is_finite() { x } else { 0.0 }).collect();
+            let shift: Vec<f64> = m
+                .iter()
+                .map(|&x| if x.is_finite() { x } else { 0.0 })
+                .collect();
             let mut sums = vec![0.0f64; out.len()];
             self.visit_reduction(p, rvars, env, arrays, &mut |off, len, v, _, _| {
                 let v = v.cast(Dtype::F64);
@@ -464,9 +582,18 @@ impl<'p> Executor<'p> {
         arrays: &[Option<Tensor>],
         f: &mut dyn FnMut(usize, usize, Val<'_>, usize, usize),
     ) -> Result<(), ExecError> {
-        let looped: Vec<VarId> = rvars.iter().copied().filter(|&v| Some(v) != p.inner || p.inner_is_out).collect();
+        let looped: Vec<VarId> = rvars
+            .iter()
+            .copied()
+            .filter(|&v| Some(v) != p.inner || p.inner_is_out)
+            .collect();
         let rstrides = row_major_strides(&rvars.iter().map(|&v| p.extents[v]).collect::<Vec<_>>());
-        let stride_of = |v: VarId| rvars.iter().position(|&r| r == v).map_or(0, |i| rstrides[i]);
+        let stride_of = |v: VarId| {
+            rvars
+                .iter()
+                .position(|&r| r == v)
+                .map_or(0, |i| rstrides[i])
+        };
         let count: usize = looped.iter().map(|&v| p.extents[v]).product();
         for pos in 0..count {
             set_position(env, &looped, p.extents, pos);
@@ -506,13 +633,20 @@ impl<'p> Executor<'p> {
         Ok(match expr {
             Expr::Const(s) => Val::Scalar(*s),
             Expr::Var(v) => match inner {
-                Some(i) if i.var == *v => {
-                    Val::I64(Cow::Owned((i.start as i64..(i.start + i.len) as i64).collect()))
-                }
+                Some(i) if i.var == *v => Val::I64(Cow::Owned(
+                    (i.start as i64..(i.start + i.len) as i64).collect(),
+                )),
                 _ => Val::Scalar(Scalar::I64(env[*v])),
             },
-            Expr::Size(s) => Val::Scalar(Scalar::I64(self.sizes.get(*s).copied().flatten().unwrap_or(0))),
-            Expr::Load { array, index, span } => self.load(*array, index, *span, env, inner, arrays)?,
+            Expr::Size(s) => {
+                let lookup =
+                    |id: crate::overt::program::SizeVarId| self.sizes.get(id.0).copied().flatten();
+                let value = s.eval(&lookup).map_err(|e| ExecError::new(e.to_string()))?;
+                Val::Scalar(Scalar::I64(value))
+            }
+            Expr::Load { array, index, span } => {
+                self.load(*array, index, *span, env, inner, arrays)?
+            }
             Expr::Unary { op, arg } => unary(*op, self.eval(arg, env, inner, arrays)?, len),
             Expr::Binary { op, lhs, rhs, span } => {
                 let a = self.eval(lhs, env, inner, arrays)?;
@@ -531,7 +665,10 @@ impl<'p> Executor<'p> {
                 len,
             ),
             Expr::Reduce { span, .. } => {
-                return Err(ExecError::at(*span, "internal error: unhoisted reduction".into()))
+                return Err(ExecError::at(
+                    *span,
+                    "internal error: unhoisted reduction".into(),
+                ))
             }
         })
     }
@@ -550,7 +687,15 @@ impl<'p> Executor<'p> {
         let t = self.array(arrays, id)?;
         let shape = t.shape();
         if index.len() != shape.len() {
-            return Err(ExecError::at(span, format!("`{}` has {} axes, indexed with {}", self.plan.arrays[id].name, shape.len(), index.len())));
+            return Err(ExecError::at(
+                span,
+                format!(
+                    "`{}` has {} axes, indexed with {}",
+                    self.plan.arrays[id].name,
+                    shape.len(),
+                    index.len()
+                ),
+            ));
         }
         let strides = t.strides();
         let len = inner.map_or(1, |i| i.len);
@@ -597,7 +742,11 @@ impl<'p> Executor<'p> {
                     other => {
                         return Err(ExecError::at(
                             span,
-                            format!("index into `{}` is {}, not i64", self.plan.arrays[id].name, other.dtype()),
+                            format!(
+                                "index into `{}` is {}, not i64",
+                                self.plan.arrays[id].name,
+                                other.dtype()
+                            ),
                         ))
                     }
                 },
@@ -614,7 +763,13 @@ impl<'p> Executor<'p> {
             len: usize,
         ) -> Val<'a> {
             match gather {
-                Some(offsets) => T::col(offsets.iter().enumerate().map(|(k, o)| data[base + k * step + o]).collect()),
+                Some(offsets) => T::col(
+                    offsets
+                        .iter()
+                        .enumerate()
+                        .map(|(k, o)| data[base + k * step + o])
+                        .collect(),
+                ),
                 None if !has_inner => Val::Scalar(data[base].to_scalar()),
                 None if step == 1 => T::borrow(&data[base..base + len]),
                 None => T::col((0..len).map(|k| data[base + k * step]).collect()),
@@ -648,7 +803,6 @@ fn broadcast(v: Val<'_>, len: usize) -> Val<'_> {
 }
 
 struct RowPlan<'a> {
-    outer: &'a [VarId],
     inner: Option<VarId>,
     inner_is_out: bool,
     reduce: Option<(ReduceOp, &'a [VarId], TextRange)>,
@@ -668,7 +822,12 @@ fn set_position(env: &mut [i64], vars: &[VarId], extents: &[usize], mut pos: usi
 
 /// The variable of the innermost loop: the one most loads walk with stride 1, preferring
 /// the last output variable (contiguous stores) on ties.
-fn choose_inner(body: &Expr, out_vars: &[VarId], rvars: &[VarId], extents: &[usize]) -> Option<VarId> {
+fn choose_inner(
+    body: &Expr,
+    out_vars: &[VarId],
+    rvars: &[VarId],
+    extents: &[usize],
+) -> Option<VarId> {
     let mut scores = std::collections::HashMap::new();
     count_unit_stride(body, &mut scores);
     let last_out = out_vars.last().copied();
@@ -684,7 +843,12 @@ fn choose_inner(body: &Expr, out_vars: &[VarId], rvars: &[VarId], extents: &[usi
     if let Some(v) = best {
         if extents[v] <= 1 {
             // A trivial inner loop wastes the block machinery; any longer variable is better.
-            if let Some(&w) = out_vars.iter().rev().chain(rvars.iter().rev()).find(|&&w| extents[w] > 1) {
+            if let Some(&w) = out_vars
+                .iter()
+                .rev()
+                .chain(rvars.iter().rev())
+                .find(|&&w| extents[w] > 1)
+            {
                 return Some(w);
             }
         }
@@ -747,8 +911,8 @@ fn reduce_name(op: ReduceOp) -> &'static str {
         ReduceOp::Mean => "mean",
         ReduceOp::Max => "max",
         ReduceOp::Min => "min",
-        ReduceOp::ArgMax => "argmax",
-        ReduceOp::ArgMin => "argmin",
+        ReduceOp::Argmax => "argmax",
+        ReduceOp::Argmin => "argmin",
         ReduceOp::Any => "any",
         ReduceOp::All => "all",
         ReduceOp::LogSumExp => "logsumexp",
@@ -775,8 +939,23 @@ impl Acc {
         match op {
             Any => Acc::B(vec![false; n], op),
             All => Acc::B(vec![true; n], op),
-            ArgMax | ArgMin if float => Acc::ArgF(vec![if op == ArgMax { f64::NEG_INFINITY } else { f64::INFINITY }; n], vec![-1; n], op == ArgMax),
-            ArgMax | ArgMin => Acc::ArgI(vec![if op == ArgMax { i64::MIN } else { i64::MAX }; n], vec![-1; n], op == ArgMax),
+            Argmax | Argmin if float => Acc::ArgF(
+                vec![
+                    if op == Argmax {
+                        f64::NEG_INFINITY
+                    } else {
+                        f64::INFINITY
+                    };
+                    n
+                ],
+                vec![-1; n],
+                op == Argmax,
+            ),
+            Argmax | Argmin => Acc::ArgI(
+                vec![if op == Argmax { i64::MIN } else { i64::MAX }; n],
+                vec![-1; n],
+                op == Argmax,
+            ),
             Sum | Mean | LogSumExp if float => Acc::F(vec![0.0; n], op),
             Mean => Acc::F(vec![0.0; n], op),
             Prod if float => Acc::F(vec![1.0; n], op),
@@ -826,7 +1005,7 @@ impl Acc {
                 let v = v.cast(Dtype::F64);
                 let Some(x) = f64::opd(&v) else { return };
                 let is_max = *is_max;
-                arg_fold(best, idx, off, len, x, flat, fstep, |cand, cur| {
+                arg_fold(best, idx, off, len, x, (flat, fstep), |cand, cur| {
                     !cur.is_nan() && (cand.is_nan() || if is_max { cand > cur } else { cand < cur })
                 });
             }
@@ -834,22 +1013,41 @@ impl Acc {
                 let v = v.cast(Dtype::I64);
                 let Some(x) = i64::opd(&v) else { return };
                 let is_max = *is_max;
-                arg_fold(best, idx, off, len, x, flat, fstep, |cand, cur| if is_max { cand > cur } else { cand < cur });
+                arg_fold(best, idx, off, len, x, (flat, fstep), |cand, cur| {
+                    if is_max {
+                        cand > cur
+                    } else {
+                        cand < cur
+                    }
+                });
             }
         }
     }
 
-    fn finish<T: Elem>(self, op: ReduceOp, count: usize, out: &mut [T], span: TextRange) -> Result<(), ExecError> {
+    fn finish<T: Elem>(
+        self,
+        op: ReduceOp,
+        count: usize,
+        out: &mut [T],
+        span: TextRange,
+    ) -> Result<(), ExecError> {
         match self {
             Acc::F(acc, _) => {
                 for (o, a) in out.iter_mut().zip(acc) {
-                    let a = if op == ReduceOp::Mean { a / count as f64 } else { a };
+                    let a = if op == ReduceOp::Mean {
+                        a / count as f64
+                    } else {
+                        a
+                    };
                     *o = T::from_scalar(Scalar::F64(a));
                 }
             }
             Acc::I(acc, _, overflow) => {
                 if overflow {
-                    return Err(ExecError::at(span, format!("integer overflow in {}", reduce_name(op))));
+                    return Err(ExecError::at(
+                        span,
+                        format!("integer overflow in {}", reduce_name(op)),
+                    ));
                 }
                 for (o, a) in out.iter_mut().zip(acc) {
                     *o = T::from_scalar(Scalar::I64(a));
@@ -889,7 +1087,10 @@ fn fold<T: Copy>(acc: &mut [T], off: usize, len: usize, x: Opd<T>, f: impl FnMut
     }
     match x {
         Opd::One(v) => acc[off..off + len].iter_mut().for_each(|a| *a = f(*a, v)),
-        Opd::Many(v) => acc[off..off + v.len()].iter_mut().zip(v).for_each(|(a, &v)| *a = f(*a, v)),
+        Opd::Many(v) => acc[off..off + v.len()]
+            .iter_mut()
+            .zip(v)
+            .for_each(|(a, &v)| *a = f(*a, v)),
     }
 }
 
@@ -930,7 +1131,8 @@ pub(crate) fn sum8(v: &[f64]) -> f64 {
             lanes[k] += c[k];
         }
     }
-    let mut s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    let mut s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
     for &x in rest {
         s += x;
     }
@@ -943,8 +1145,7 @@ fn arg_fold<T: Copy>(
     off: usize,
     len: usize,
     x: Opd<T>,
-    flat: usize,
-    fstep: usize,
+    (flat, fstep): (usize, usize),
     better: impl Fn(T, T) -> bool,
 ) {
     for k in 0..len {
@@ -952,7 +1153,11 @@ fn arg_fold<T: Copy>(
             Opd::One(v) => v,
             Opd::Many(v) => v[k],
         };
-        let (slot, at) = if best.len() == 1 { (0, flat + k * fstep) } else { (off + k, flat) };
+        let (slot, at) = if best.len() == 1 {
+            (0, flat + k * fstep)
+        } else {
+            (off + k, flat)
+        };
         if idx[slot] < 0 || better(cand, best[slot]) {
             best[slot] = cand;
             idx[slot] = at as i64;

@@ -47,7 +47,6 @@ pub(crate) trait Elem: Copy + Send + Sync + Default + PartialEq + 'static {
     fn col<'a>(v: Vec<Self>) -> Val<'a>;
     fn borrow(v: &[Self]) -> Val<'_>;
     fn slice(t: &TensorData) -> Option<&[Self]>;
-    fn slice_mut(t: &mut TensorData) -> Option<&mut [Self]>;
     fn wrap(v: Vec<Self>) -> TensorData;
 }
 
@@ -80,12 +79,6 @@ macro_rules! elem {
                     _ => None,
                 }
             }
-            fn slice_mut(t: &mut TensorData) -> Option<&mut [Self]> {
-                match t {
-                    TensorData::$variant(v) => Some(v),
-                    _ => None,
-                }
-            }
             fn wrap(v: Vec<Self>) -> TensorData {
                 TensorData::$variant(v)
             }
@@ -93,19 +86,35 @@ macro_rules! elem {
     };
 }
 
-elem!(f64, F64, F64, |s: Scalar| cast_scalar(s, Dtype::F64).to_f64());
-elem!(f32, F32, F32, |s: Scalar| match cast_scalar(s, Dtype::F32) {
-    Scalar::F32(x) => x,
-    _ => 0.0,
-});
-elem!(i64, I64, I64, |s: Scalar| match cast_scalar(s, Dtype::I64) {
-    Scalar::I64(x) => x,
-    _ => 0,
-});
-elem!(bool, Bool, Bool, |s: Scalar| match cast_scalar(s, Dtype::Bool) {
-    Scalar::Bool(x) => x,
-    _ => false,
-});
+elem!(f64, F64, F64, |s: Scalar| cast_scalar(s, Dtype::F64)
+    .to_f64());
+elem!(
+    f32,
+    F32,
+    F32,
+    |s: Scalar| match cast_scalar(s, Dtype::F32) {
+        Scalar::F32(x) => x,
+        _ => 0.0,
+    }
+);
+elem!(
+    i64,
+    I64,
+    I64,
+    |s: Scalar| match cast_scalar(s, Dtype::I64) {
+        Scalar::I64(x) => x,
+        _ => 0,
+    }
+);
+elem!(
+    bool,
+    Bool,
+    Bool,
+    |s: Scalar| match cast_scalar(s, Dtype::Bool) {
+        Scalar::Bool(x) => x,
+        _ => false,
+    }
+);
 
 /// Explicit conversion, as `f64(x)`, `i64(x)` (truncation toward zero, saturating; NaN to
 /// 0) and `bool(x)` (nonzero).
@@ -141,9 +150,7 @@ impl<'a> Val<'a> {
             return self;
         }
         fn conv<T: Elem, U: Elem>(v: &[T]) -> Vec<U> {
-            v.iter()
-                .map(|&x| U::from_scalar(x.to_scalar()))
-                .collect()
+            v.iter().map(|&x| U::from_scalar(x.to_scalar())).collect()
         }
         fn convert<'b, U: Elem>(v: &Val<'_>) -> Val<'b> {
             match v {
@@ -193,9 +200,13 @@ fn map2<T: Copy, U: Elem>(a: Opd<T>, b: Opd<T>, len: usize, f: impl Fn(T, T) -> 
         (Opd::One(x), Opd::One(y)) => Val::Scalar(f(x, y).to_scalar()),
         (Opd::Many(x), Opd::One(y)) => U::col(x[..len].iter().map(|&x| f(x, y)).collect()),
         (Opd::One(x), Opd::Many(y)) => U::col(y[..len].iter().map(|&y| f(x, y)).collect()),
-        (Opd::Many(x), Opd::Many(y)) => {
-            U::col(x[..len].iter().zip(&y[..len]).map(|(&x, &y)| f(x, y)).collect())
-        }
+        (Opd::Many(x), Opd::Many(y)) => U::col(
+            x[..len]
+                .iter()
+                .zip(&y[..len])
+                .map(|(&x, &y)| f(x, y))
+                .collect(),
+        ),
     }
 }
 
@@ -217,8 +228,14 @@ fn try_map2<T: Copy, U: Elem>(
 }
 
 /// Floats the executor computes with.
-pub(crate) trait Real: Elem + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self> + std::ops::Div<Output = Self> + std::ops::Neg<Output = Self> + PartialOrd
+pub(crate) trait Real:
+    Elem
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
+    + PartialOrd
 {
     fn exp(self) -> Self;
     fn ln(self) -> Self;
@@ -226,6 +243,9 @@ pub(crate) trait Real: Elem + std::ops::Add<Output = Self> + std::ops::Sub<Outpu
     fn sin(self) -> Self;
     fn cos(self) -> Self;
     fn tanh(self) -> Self;
+    fn tan(self) -> Self;
+    fn ln_1p(self) -> Self;
+    fn exp_m1(self) -> Self;
     fn abs(self) -> Self;
     fn floor(self) -> Self;
     fn ceil(self) -> Self;
@@ -233,6 +253,7 @@ pub(crate) trait Real: Elem + std::ops::Add<Output = Self> + std::ops::Sub<Outpu
     fn one() -> Self;
     fn rem_euclid_py(self, b: Self) -> Self;
     fn is_nan(self) -> bool;
+    fn is_finite(self) -> bool;
 }
 
 macro_rules! real {
@@ -255,6 +276,15 @@ macro_rules! real {
             }
             fn tanh(self) -> Self {
                 <$t>::tanh(self)
+            }
+            fn tan(self) -> Self {
+                <$t>::tan(self)
+            }
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
+            }
+            fn exp_m1(self) -> Self {
+                <$t>::exp_m1(self)
             }
             fn abs(self) -> Self {
                 <$t>::abs(self)
@@ -282,6 +312,9 @@ macro_rules! real {
             }
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)
+            }
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
             }
         }
     };
@@ -328,7 +361,20 @@ fn unary_real<T: Real>(op: UnaryOp, a: Opd<T>, len: usize) -> Val<'static> {
         UnaryOp::Tanh => map1(a, len, T::tanh),
         UnaryOp::Floor => map1(a, len, T::floor),
         UnaryOp::Ceil => map1(a, len, T::ceil),
-        UnaryOp::Sigmoid => map1(a, len, |x: T| T::one() / (T::one() + (-x).exp())),
+        UnaryOp::Tan => map1(a, len, T::tan),
+        UnaryOp::Log1p => map1(a, len, T::ln_1p),
+        UnaryOp::Expm1 => map1(a, len, T::exp_m1),
+        UnaryOp::Sign => map1(a, len, |x: T| {
+            if x.is_nan() || x == T::default() {
+                x
+            } else if x > T::default() {
+                T::one()
+            } else {
+                -T::one()
+            }
+        }),
+        UnaryOp::IsNan => map1(a, len, T::is_nan),
+        UnaryOp::IsFinite => map1(a, len, T::is_finite),
         UnaryOp::Not => map1(a, len, |x: T| x == T::default()),
     }
 }
@@ -343,6 +389,9 @@ pub(crate) fn unary<'a>(op: UnaryOp, a: Val<'a>, len: usize) -> Val<'a> {
             (UnaryOp::Neg, Some(x)) => map1(x, len, i64::wrapping_neg),
             (UnaryOp::Abs, Some(x)) => map1(x, len, i64::wrapping_abs),
             (UnaryOp::Not, Some(x)) => map1(x, len, |x| x == 0),
+            (UnaryOp::Sign, Some(x)) => map1(x, len, i64::signum),
+            (UnaryOp::IsNan, Some(x)) => map1(x, len, |_| false),
+            (UnaryOp::IsFinite, Some(x)) => map1(x, len, |_| true),
             (UnaryOp::Floor | UnaryOp::Ceil, _) => a,
             _ => unary(op, a.cast(Dtype::F64), len),
         },
@@ -379,12 +428,20 @@ fn binary_real<T: Real>(op: BinaryOp, a: Opd<T>, b: Opd<T>, len: usize) -> Val<'
 
 fn floor_div(x: i64, y: i64) -> Option<i64> {
     let q = x.checked_div(y)?;
-    Some(if (x % y != 0) && ((x < 0) != (y < 0)) { q - 1 } else { q })
+    Some(if (x % y != 0) && ((x < 0) != (y < 0)) {
+        q - 1
+    } else {
+        q
+    })
 }
 
 fn py_mod(x: i64, y: i64) -> Option<i64> {
     let r = x.checked_rem(y)?;
-    Some(if r != 0 && ((r < 0) != (y < 0)) { r + y } else { r })
+    Some(if r != 0 && ((r < 0) != (y < 0)) {
+        r + y
+    } else {
+        r
+    })
 }
 
 fn int_pow(x: i64, y: i64) -> Option<i64> {
@@ -428,16 +485,27 @@ pub(crate) fn binary<'a>(
     if op == BinaryOp::Div && !d.is_float() {
         d = Dtype::F64;
     }
-    if d == Dtype::Bool && !op.is_comparison() && !op.is_logical() && !matches!(op, BinaryOp::Maximum | BinaryOp::Minimum) {
+    if d == Dtype::Bool
+        && !op.is_comparison()
+        && !op.is_logical()
+        && !matches!(op, BinaryOp::Maximum | BinaryOp::Minimum)
+    {
         d = Dtype::I64;
     }
     let (a, b) = (a.cast(d), b.cast(d));
     let out = match d {
-        Dtype::F64 => f64::opd(&a).zip(f64::opd(&b)).map(|(x, y)| binary_real(op, x, y, len)),
-        Dtype::F32 => f32::opd(&a).zip(f32::opd(&b)).map(|(x, y)| binary_real(op, x, y, len)),
+        Dtype::F64 => f64::opd(&a)
+            .zip(f64::opd(&b))
+            .map(|(x, y)| binary_real(op, x, y, len)),
+        Dtype::F32 => f32::opd(&a)
+            .zip(f32::opd(&b))
+            .map(|(x, y)| binary_real(op, x, y, len)),
         Dtype::I64 => match i64::opd(&a).zip(i64::opd(&b)) {
             Some((x, y)) => Some(binary_int(op, x, y, len).ok_or_else(|| {
-                ExecError::at(span, format!("integer {} overflows or divides by zero", op_word(op)))
+                ExecError::at(
+                    span,
+                    format!("integer {} overflows or divides by zero", op_word(op)),
+                )
             })?),
             None => None,
         },
