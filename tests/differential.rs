@@ -44,6 +44,7 @@ fn check(dir: &str) -> (Vec<Disagreement>, f64, String) {
     let (mut sites, mut known, mut dtypes, mut silent) = (0, 0, 0, 0);
     let mut disagreements = Vec::new();
     let mut failures = Vec::new();
+    let mut gaps = String::new();
     for file in &files {
         let Some(numpy) = runs.get(file) else {
             failures.push(format!("{file}: the NumPy oracle returned nothing"));
@@ -65,10 +66,20 @@ fn check(dir: &str) -> (Vec<Disagreement>, f64, String) {
             comparison.known_shape,
             percent(comparison.known_shape, comparison.array_sites),
             percent(comparison.known_dtype, comparison.array_sites),
-            comparison.missing.len(),
+            comparison.gaps.iter().filter(|g| g.overt.is_none()).count(),
             comparison.disagreements.len()
         );
-        silent += comparison.missing.len();
+        silent += comparison.gaps.iter().filter(|g| g.overt.is_none()).count();
+        for gap in &comparison.gaps {
+            let _ = writeln!(
+                gaps,
+                "{:<44} {:<10} {:<28} {}",
+                format!("{file}:{}", gap.line),
+                gap.name,
+                gap.overt.as_deref().unwrap_or("(nothing)"),
+                gap.numpy
+            );
+        }
         sites += comparison.array_sites;
         known += comparison.known_shape;
         dtypes += comparison.known_dtype;
@@ -95,6 +106,15 @@ fn check(dir: &str) -> (Vec<Disagreement>, f64, String) {
     if !disagreements.is_empty() {
         let _ = writeln!(report, "\ndisagreements (NumPy is right):");
         report.push_str(&disagreement_table(&disagreements));
+    }
+    if !gaps.is_empty() {
+        let _ = writeln!(report, "\nnot fully known (honest, but lowers coverage):");
+        let _ = writeln!(
+            report,
+            "{:<44} {:<10} {:<28} numpy",
+            "file:line", "name", "overt"
+        );
+        report.push_str(&gaps);
     }
     for failure in &failures {
         let _ = writeln!(report, "error: {failure}");

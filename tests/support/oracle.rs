@@ -376,8 +376,30 @@ pub struct FileComparison {
     pub known_shape: usize,
     /// Of those, the ones overt gave a dtype.
     pub known_dtype: usize,
-    /// Sites NumPy saw with no overt element at that line and name.
-    pub missing: Vec<(u32, String)>,
+    /// Array sites without a fully known shape from overt (not failures: unknown is
+    /// honest), listed so the gaps in the model are easy to find.
+    pub gaps: Vec<Gap>,
+}
+
+/// An array-valued assignment overt did not fully know.
+#[derive(Debug, Clone)]
+pub struct Gap {
+    pub line: u32,
+    pub name: String,
+    /// What overt printed; None when it printed nothing for this assignment.
+    pub overt: Option<String>,
+    pub numpy: String,
+}
+
+fn describe_numpy(record: &NumpyRecord) -> String {
+    match &record.shape {
+        Some(shape) => format!(
+            "{} {}",
+            record.dtype.as_deref().unwrap_or("?"),
+            shape_text(shape)
+        ),
+        None => record.kind.clone(),
+    }
 }
 
 /// Compares overt's elements with NumPy's observations for one file. Only NumPy decides:
@@ -418,7 +440,12 @@ pub fn compare_file(
         }
         let Some(claims) = overt_at.get(&(*line, name.clone())) else {
             if is_numpy && dependent.is_empty() {
-                result.missing.push((*line, name.clone()));
+                result.gaps.push(Gap {
+                    line: *line,
+                    name: name.clone(),
+                    overt: None,
+                    numpy: describe_numpy(observations[0]),
+                });
             }
             continue;
         };
@@ -450,11 +477,7 @@ pub fn compare_file(
                     }
                     continue;
                 };
-                let numpy_text = format!(
-                    "{} {}",
-                    observed.dtype.as_deref().unwrap_or("?"),
-                    shape_text(shape)
-                );
+                let numpy_text = describe_numpy(observed);
                 if let Some(dims) = &claim.shape {
                     let literal_mismatch = dims.len() != shape.len()
                         || dims.iter().zip(shape).any(|(claimed, actual)| {
@@ -481,6 +504,22 @@ pub fn compare_file(
         if is_numpy && dependent.is_empty() {
             result.known_shape += usize::from(covered);
             result.known_dtype += usize::from(dtype_covered);
+            if !covered {
+                result.gaps.push(Gap {
+                    line: *line,
+                    name: name.clone(),
+                    overt: Some(
+                        claims
+                            .iter()
+                            .map(|c| {
+                                format!("{} {}", c.dtype.as_deref().unwrap_or("?"), c.shape_text())
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" | "),
+                    ),
+                    numpy: describe_numpy(observations[0]),
+                });
+            }
         }
     }
     result
