@@ -1,6 +1,7 @@
 //! Executes checked Overt programs: the reference evaluator and the fast executor.
 //! Knows nothing of Python.
 
+pub mod bind;
 pub mod exec;
 pub mod lower;
 pub mod npy;
