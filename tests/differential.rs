@@ -149,6 +149,20 @@ fn overt_agrees_with_numpy_on_the_corpus() {
     );
 }
 
+/// Control flow, functions and methods: sites run several times or inside functions. The
+/// coverage is printed but not required (a function body's shapes are symbolic); every
+/// claim must still agree with every execution NumPy saw.
+#[test]
+fn overt_agrees_with_numpy_on_flow() {
+    let (disagreements, _, report) = check("fixtures/differential/flow");
+    publish("differential-flow.txt", &report);
+    assert!(
+        disagreements.is_empty(),
+        "overt disagrees with NumPy ({} cases):\n{report}",
+        disagreements.len()
+    );
+}
+
 /// The comparison itself must be able to fail: feed it wrong claims and check each is
 /// caught, and that honest unknowns are not.
 #[test]

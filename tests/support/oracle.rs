@@ -370,7 +370,8 @@ pub struct Disagreement {
 #[derive(Debug, Default)]
 pub struct FileComparison {
     pub disagreements: Vec<Disagreement>,
-    /// Assignments NumPy saw an array or NumPy scalar at (data-dependent ones excluded).
+    /// Assignments NumPy saw an array or NumPy scalar at, with one shape and dtype on every
+    /// execution (data-dependent ones excluded).
     pub array_sites: usize,
     /// Of those, the ones overt gave a fully known shape.
     pub known_shape: usize,
@@ -435,11 +436,17 @@ pub fn compare_file(
             .cloned()
             .unwrap_or_default();
         let is_numpy = observations.iter().any(|o| o.is_numpy());
-        if is_numpy && dependent.is_empty() {
+        // A site NumPy saw with several shapes (a loop, a function called twice) has no
+        // single right literal shape: it is checked, but does not count for coverage.
+        let varies = observations
+            .iter()
+            .any(|o| (&o.shape, &o.dtype) != (&observations[0].shape, &observations[0].dtype));
+        let counted = is_numpy && dependent.is_empty() && !varies;
+        if counted {
             result.array_sites += 1;
         }
         let Some(claims) = overt_at.get(&(*line, name.clone())) else {
-            if is_numpy && dependent.is_empty() {
+            if counted {
                 result.gaps.push(Gap {
                     line: *line,
                     name: name.clone(),
@@ -501,7 +508,7 @@ pub fn compare_file(
             covered |= claim.known_shape().is_some();
             dtype_covered |= claim.dtype.is_some();
         }
-        if is_numpy && dependent.is_empty() {
+        if counted {
             result.known_shape += usize::from(covered);
             result.known_dtype += usize::from(dtype_covered);
             if !covered {
