@@ -493,3 +493,24 @@ pub(crate) fn permutation(args: &Args) -> Outcome {
 pub(crate) fn default_rng() -> Outcome {
     Outcome::value(Value::RandomGenerator)
 }
+
+/// `multivariate_normal(mean, cov, size=None)`: `size + (k,)` with k = `mean.shape[-1]`.
+pub(crate) fn multivariate_normal(args: &Args) -> Outcome {
+    let Some(mean) = args.get(0, "mean").and_then(to_array) else {
+        return unknown_array();
+    };
+    let k = match mean.shape.dims() {
+        Some([k]) => k.clone(),
+        _ => return unknown_array(),
+    };
+    let mut dims = match args.get(2, "size") {
+        None | Some(Value::None) => Vec::new(),
+        Some(v) => match shape_of(v) {
+            Ok(Some(d)) => d,
+            Ok(None) => return array(Shape::Unranked, Some(Dtype::Float64)),
+            Err(e) => return error(e),
+        },
+    };
+    dims.push(k);
+    array(Shape::Ranked(dims), Some(Dtype::Float64))
+}

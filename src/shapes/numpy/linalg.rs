@@ -76,6 +76,7 @@ pub(crate) fn apply_signature(
     name: &str,
     sig: &str,
     inputs: &[&[Dim]],
+    lapack: bool,
 ) -> Result<Vec<Vec<Dim>>, ShapeError> {
     let Some(s) = parse_signature(sig) else {
         return Err(linalg_error(format!("bad signature {sig}")));
@@ -84,7 +85,7 @@ pub(crate) fn apply_signature(
     let mut batches: Vec<&[Dim]> = Vec::new();
     for (i, (core, dims)) in s.inputs.iter().zip(inputs).enumerate() {
         if dims.len() < core.len() {
-            if i == 0 && core.len() == 2 {
+            if lapack && i == 0 && core.len() == 2 {
                 return Err(linalg_error(format!(
                     "{}-dimensional array given. Array must be at least two-dimensional",
                     dims.len()
@@ -207,7 +208,7 @@ pub(crate) fn gufunc(
         }
     }
     let dtype = joint_dtype(&arrays);
-    match apply_signature(ctx, name, sig, &dims) {
+    match apply_signature(ctx, name, sig, &dims, true) {
         Ok(shapes) => {
             let dtypes: Vec<Option<Dtype>> = outs.iter().map(|r| out_dtype(*r, dtype)).collect();
             result(shapes, &dtypes)
@@ -481,4 +482,78 @@ pub(crate) fn matrix_power(ctx: &mut Ctx, args: &Args) -> Outcome {
             error: out.error,
         },
     }
+}
+
+/// `linalg.svdvals(x)`: the singular values, `(..., min(M, N))`.
+pub(crate) fn svdvals(args: &Args) -> Outcome {
+    let Some(a) = args.pos.first().and_then(to_array) else {
+        return unknown_array();
+    };
+    match matrix(&a) {
+        Ok(Some((batch, m, n))) => result(
+            vec![with(batch, &[&min_dim(&m, &n)])],
+            &[out_dtype(LinalgOut::Real, a.dtype)],
+        ),
+        Ok(None) => unranked(1),
+        Err(e) => error(e),
+    }
+}
+
+/// `linalg.matrix_norm(x, keepdims=False)`: the last two axes reduced.
+pub(crate) fn matrix_norm(args: &Args) -> Outcome {
+    let Some(a) = args.pos.first().and_then(to_array) else {
+        return unknown_array();
+    };
+    let dtype = out_dtype(LinalgOut::Real, a.dtype);
+    let Some(keep) = flag(args, 99, "keepdims", false) else {
+        return unknown_array();
+    };
+    match matrix(&a) {
+        Ok(Some((batch, _, _))) => {
+            let one = Dim::lit(1);
+            let out = if keep {
+                with(batch, &[&one, &one])
+            } else {
+                batch
+            };
+            result(vec![out], &[dtype])
+        }
+        Ok(None) => unranked(1),
+        Err(e) => error(e),
+    }
+}
+
+/// `linalg.trace(x, offset=0)`: over the last two axes, batched; dtype like `sum`.
+pub(crate) fn trace(args: &Args) -> Outcome {
+    let Some(a) = args.pos.first().and_then(to_array) else {
+        return unknown_array();
+    };
+    let dtype = a
+        .dtype
+        .map(|d| super::promote::reduce_dtype(super::promote::ReduceDtype::Accumulate, d));
+    match matrix(&a) {
+        Ok(Some((batch, _, _))) => result(vec![batch], &[dtype]),
+        Ok(None) => unranked(1),
+        Err(e) => error(e),
+    }
+}
+
+/// `linalg.tensorinv(a, ind=2)`: `a.shape[ind:] + a.shape[:ind]`.
+pub(crate) fn tensorinv(args: &Args) -> Outcome {
+    let Some(a) = args.pos.first().and_then(to_array) else {
+        return unknown_array();
+    };
+    let (Some(dims), Some(ind)) = (a.shape.dims(), args.get(1, "ind").map_or(Some(2), lit_of))
+    else {
+        return unknown_array();
+    };
+    let Some(ind) = usize::try_from(ind)
+        .ok()
+        .filter(|&i| i > 0 && i <= dims.len())
+    else {
+        return unknown_array();
+    };
+    let mut out = dims[ind..].to_vec();
+    out.extend_from_slice(&dims[..ind]);
+    result(vec![out], &[out_dtype(LinalgOut::Same, a.dtype)])
 }

@@ -41,6 +41,19 @@ fn first(args: &Args) -> Result<ArrayValue, Outcome> {
         .ok_or_else(unknown_array)
 }
 
+/// The first argument as an array of known rank with its dims, or the outcome to return
+/// (an array of unknown shape with the argument's dtype).
+fn first_ranked(args: &Args) -> Result<(ArrayValue, Vec<Dim>), Outcome> {
+    let a = first(args)?;
+    match a.shape.dims() {
+        Some(d) => {
+            let d = d.to_vec();
+            Ok((a, d))
+        }
+        None => Err(array(Shape::Unranked, a.dtype)),
+    }
+}
+
 fn size_of(dims: &[Dim]) -> Dim {
     product(dims).map_or(Dim::Unknown, Dim::Known)
 }
@@ -237,12 +250,9 @@ fn named_axis(v: Option<&Value>, ndim: usize, name: &str) -> Result<Option<usize
 }
 
 pub(crate) fn swapaxes(args: &Args) -> Outcome {
-    let a = match first(args) {
-        Ok(a) => a,
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    let Some(dims) = a.shape.dims() else {
-        return array(Shape::Unranked, a.dtype);
     };
     let i = named_axis(args.get(1, "axis1"), dims.len(), "axis1");
     let j = named_axis(args.get(2, "axis2"), dims.len(), "axis2");
@@ -258,12 +268,9 @@ pub(crate) fn swapaxes(args: &Args) -> Outcome {
 }
 
 pub(crate) fn moveaxis(args: &Args) -> Outcome {
-    let a = match first(args) {
-        Ok(a) => a,
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    let Some(dims) = a.shape.dims() else {
-        return array(Shape::Unranked, a.dtype);
     };
     let n = dims.len();
     let (Some(src), Some(dst)) = (
@@ -329,12 +336,9 @@ pub(crate) fn expand_dims(args: &Args) -> Outcome {
 }
 
 pub(crate) fn squeeze(args: &Args) -> Outcome {
-    let a = match first(args) {
-        Ok(a) => a,
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    let Some(dims) = a.shape.dims() else {
-        return array(Shape::Unranked, a.dtype);
     };
     match axis_of(args.get(1, "axis")) {
         AxisArg::All => {
@@ -655,12 +659,9 @@ pub(crate) fn tile(args: &Args) -> Outcome {
 }
 
 pub(crate) fn repeat(args: &Args) -> Outcome {
-    let a = match first(args) {
-        Ok(a) => a,
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    let Some(dims) = a.shape.dims() else {
-        return array(Shape::Unranked, a.dtype);
     };
     // An array of repeat counts gives a data-dependent length.
     let r = args.get(1, "repeats").and_then(int_of);
@@ -669,7 +670,7 @@ pub(crate) fn repeat(args: &Args) -> Outcome {
         _ => Dim::Unknown,
     };
     match axis_of(args.get(2, "axis")) {
-        AxisArg::All => ranked(vec![scaled(&size_of(dims))], a.dtype),
+        AxisArg::All => ranked(vec![scaled(&size_of(&dims))], a.dtype),
         AxisArg::Axes { axes, .. } if axes.len() == 1 => match norm_axis(axes[0], dims.len()) {
             Ok(ax) => {
                 let mut out = dims.to_vec();
@@ -683,7 +684,7 @@ pub(crate) fn repeat(args: &Args) -> Outcome {
 }
 
 /// `sort`/`argsort` (and `partition`): same shape, or flattened with `axis=None`.
-pub(crate) fn sort(args: &Args, dtype_out: Option<Dtype>, arg: bool) -> Outcome {
+pub(crate) fn sort(args: &Args, dtype_out: Option<Dtype>, arg: bool, axis_pos: usize) -> Outcome {
     let a = match first(args) {
         Ok(a) => a,
         Err(o) => return o,
@@ -692,7 +693,7 @@ pub(crate) fn sort(args: &Args, dtype_out: Option<Dtype>, arg: bool) -> Outcome 
     let Some(dims) = a.shape.dims() else {
         return array(Shape::Unranked, dtype);
     };
-    match args.get(1, "axis") {
+    match args.get(axis_pos, "axis") {
         Some(Value::None) => ranked(vec![size_of(dims)], dtype),
         v => {
             let axis = v.map_or(Some(-1), lit_of);
@@ -721,12 +722,9 @@ pub(crate) fn same(args: &Args) -> Outcome {
 }
 
 pub(crate) fn diff(args: &Args) -> Outcome {
-    let a = match first(args) {
-        Ok(a) => a,
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    let Some(dims) = a.shape.dims() else {
-        return array(Shape::Unranked, a.dtype);
     };
     if dims.is_empty() {
         return value_error("diff requires input that is at least one dimensional");
@@ -773,12 +771,9 @@ pub(crate) fn diff(args: &Args) -> Outcome {
 }
 
 pub(crate) fn pad(args: &Args) -> Outcome {
-    let a = match first(args) {
-        Ok(a) => a,
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    let Some(dims) = a.shape.dims() else {
-        return array(Shape::Unranked, a.dtype);
     };
     let nd = dims.len();
     // Normalise pad_width to (before, after) per axis.
@@ -918,4 +913,320 @@ pub(crate) fn broadcast_all(ctx: &mut Ctx, args: &Args) -> Outcome {
         )),
         Err(()) => value_error("shape mismatch: objects cannot be broadcast to a single shape"),
     }
+}
+
+/// Which splitting function: `split` (equal parts or indices), `array_split` (never fails
+/// on divisibility), and the axis-fixed `hsplit`/`vsplit`/`dsplit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SplitKind {
+    Split,
+    ArraySplit,
+    H,
+    V,
+    D,
+}
+
+/// `split(a, k_or_indices, axis=0)` and friends: a list of arrays.
+pub(crate) fn split(ctx: &mut Ctx, args: &Args, kind: SplitKind) -> Outcome {
+    let a = match first(args) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let Some(dims) = a.shape.dims() else {
+        return Outcome::unknown();
+    };
+    let axis = match kind {
+        SplitKind::H if dims.len() == 1 => 0,
+        SplitKind::H => 1,
+        SplitKind::V => 0,
+        SplitKind::D => 2,
+        _ => match args.get(2, "axis").map_or(Some(0), lit_of) {
+            Some(a) => a,
+            None => return Outcome::unknown(),
+        },
+    };
+    let ax = match norm_axis(axis, dims.len()) {
+        Ok(a) => a,
+        Err(e) => return error(e),
+    };
+    let piece = |len: Dim| {
+        let mut d = dims.to_vec();
+        d[ax] = len;
+        Value::Array(ArrayValue::new(Shape::Ranked(d), a.dtype))
+    };
+    let n = &dims[ax];
+    let pieces: Vec<Value> = match args.get(1, "indices_or_sections") {
+        Some(v @ (Value::List(_) | Value::Tuple(_))) => {
+            let Some(cuts) = lits_of(v) else {
+                return Outcome::unknown();
+            };
+            let mut bounds: Vec<Option<Value>> = vec![None];
+            bounds.extend(
+                cuts.iter()
+                    .map(|&c| Some(Value::Int(Some(DimExpr::lit(c))))),
+            );
+            bounds.push(None);
+            let mut out = Vec::new();
+            for w in bounds.windows(2) {
+                let parts = [w[0].clone(), w[1].clone(), None];
+                match super::index::slice_len(ctx.facts, n, &parts) {
+                    Ok(len) => out.push(piece(len)),
+                    Err(e) => return error(e),
+                }
+            }
+            out
+        }
+        Some(v) => {
+            let Some(k) = lit_of(v).filter(|&k| k > 0) else {
+                return Outcome::unknown();
+            };
+            match (n.as_lit(), kind) {
+                (Some(len), SplitKind::ArraySplit) => (0..k)
+                    .map(|i| piece(Dim::lit(len / k + i64::from(i < len % k))))
+                    .collect(),
+                (Some(len), _) if len % k != 0 => {
+                    return value_error("array split does not result in an equal division")
+                }
+                (Some(len), _) => (0..k).map(|_| piece(Dim::lit(len / k))).collect(),
+                (None, SplitKind::ArraySplit) => (0..k).map(|_| piece(Dim::Unknown)).collect(),
+                (None, _) => {
+                    let each = n.expr().and_then(|e| divide(e, k));
+                    (0..k)
+                        .map(|_| piece(each.clone().map_or(Dim::Unknown, Dim::Known)))
+                        .collect()
+                }
+            }
+        }
+        None => return Outcome::unknown(),
+    };
+    Outcome::value(Value::List(pieces))
+}
+
+/// `np.unstack(a, axis=0)`: a tuple of `a.shape[axis]` arrays without that axis.
+pub(crate) fn unstack(args: &Args) -> Outcome {
+    let a = match first(args) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let Some(dims) = a.shape.dims() else {
+        return Outcome::unknown();
+    };
+    let Some(axis) = args.get(1, "axis").map_or(Some(0), lit_of) else {
+        return Outcome::unknown();
+    };
+    let ax = match norm_axis(axis, dims.len()) {
+        Ok(a) => a,
+        Err(e) => return error(e),
+    };
+    let Some(k) = dims[ax].as_lit().and_then(|k| usize::try_from(k).ok()) else {
+        return Outcome::unknown();
+    };
+    let mut rest = dims.to_vec();
+    rest.remove(ax);
+    let one = Value::Array(ArrayValue::new(Shape::Ranked(rest), a.dtype));
+    Outcome::value(Value::Tuple(vec![one; k]))
+}
+
+/// `np.rollaxis(a, axis, start=0)`.
+pub(crate) fn rollaxis(args: &Args) -> Outcome {
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let n = dims.len();
+    let (Some(axis), Some(start)) = (
+        args.get(1, "axis").and_then(lit_of),
+        args.get(2, "start").map_or(Some(0), lit_of),
+    ) else {
+        return ranked(vec![Dim::Unknown; n], a.dtype);
+    };
+    let axis = match norm_axis(axis, n) {
+        Ok(a) => a,
+        Err(e) => return error(e),
+    };
+    let start = if start < 0 { start + n as i64 } else { start };
+    let Ok(mut start) = usize::try_from(start) else {
+        return ranked(vec![Dim::Unknown; n], a.dtype);
+    };
+    if start > n {
+        return ranked(vec![Dim::Unknown; n], a.dtype);
+    }
+    if axis < start {
+        start -= 1;
+    }
+    let mut out = dims.to_vec();
+    let d = out.remove(axis);
+    out.insert(start, d);
+    ranked(out, a.dtype)
+}
+
+/// `np.rot90(m, k=1, axes=(0, 1))`: odd k swaps the two axes' lengths.
+pub(crate) fn rot90(args: &Args) -> Outcome {
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if dims.len() < 2 {
+        return value_error("Axes must be different.");
+    }
+    let axes = args.get(2, "axes").and_then(lits_of).unwrap_or(vec![0, 1]);
+    let ([i, j], Some(k)) = (axes.as_slice(), args.get(1, "k").map_or(Some(1), lit_of)) else {
+        return ranked(vec![Dim::Unknown; dims.len()], a.dtype);
+    };
+    let (i, j) = match (norm_axis(*i, dims.len()), norm_axis(*j, dims.len())) {
+        (Ok(i), Ok(j)) => (i, j),
+        (Err(e), _) | (_, Err(e)) => return error(e),
+    };
+    let mut out = dims.to_vec();
+    if k.rem_euclid(2) == 1 {
+        out.swap(i, j);
+    }
+    ranked(out, a.dtype)
+}
+
+/// `np.triu(m, k=0)` / `np.tril`: shape kept; a 1-D `(n,)` becomes `(n, n)`.
+pub(crate) fn triangle(args: &Args) -> Outcome {
+    let a = match first(args) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    match a.shape.dims() {
+        Some([n]) => ranked(vec![n.clone(), n.clone()], a.dtype),
+        Some([]) => unknown_array(),
+        _ => array(a.shape, a.dtype),
+    }
+}
+
+/// `np.append(arr, values, axis=None)`: flattened join, or `concatenate` along an axis.
+pub(crate) fn append(ctx: &mut Ctx, args: &Args) -> Outcome {
+    let (Some(x), Some(v)) = (
+        args.get(0, "arr").and_then(to_array),
+        args.get(1, "values").and_then(to_array),
+    ) else {
+        return unknown_array();
+    };
+    let dtype = joint_dtype(&[x.clone(), v.clone()]);
+    match args.get(2, "axis") {
+        None | Some(Value::None) => {
+            let total = match (
+                x.shape.dims().and_then(product),
+                v.shape.dims().and_then(product),
+            ) {
+                (Some(a), Some(b)) => a.checked_add(&b),
+                _ => None,
+            };
+            ranked(vec![total.map_or(Dim::Unknown, Dim::Known)], dtype)
+        }
+        Some(ax) => match lit_of(ax) {
+            Some(axis) => join(ctx.facts, &[x, v], axis, dtype),
+            None => unknown_array(),
+        },
+    }
+}
+
+/// The length of the `offset` diagonal of an `(m, n)` matrix.
+fn diagonal_len(m: &Dim, n: &Dim, k: i64) -> Dim {
+    match (m.as_lit(), n.as_lit()) {
+        (Some(m), Some(n)) => {
+            let l = if k >= 0 { m.min(n - k) } else { (m + k).min(n) };
+            Dim::lit(l.max(0))
+        }
+        _ if k == 0 && m == n => m.clone(),
+        _ => Dim::Unknown,
+    }
+}
+
+/// `np.diagonal(a, offset=0, axis1=0, axis2=1)`: both axes removed, the diagonal appended.
+pub(crate) fn diagonal(args: &Args) -> Outcome {
+    let (a, dims) = match first_ranked(args) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if dims.len() < 2 {
+        return value_error("diag requires an array of at least two dimensions");
+    }
+    let (Some(k), Some(x), Some(y)) = (
+        args.get(1, "offset").map_or(Some(0), lit_of),
+        args.get(2, "axis1").map_or(Some(0), lit_of),
+        args.get(3, "axis2").map_or(Some(1), lit_of),
+    ) else {
+        return array(Shape::Unranked, a.dtype);
+    };
+    let (x, y) = match (norm_axis(x, dims.len()), norm_axis(y, dims.len())) {
+        (Ok(x), Ok(y)) if x != y => (x, y),
+        (Err(e), _) | (_, Err(e)) => return error(e),
+        _ => return value_error("axis1 and axis2 cannot be the same"),
+    };
+    let mut out: Vec<Dim> = (0..dims.len())
+        .filter(|i| *i != x && *i != y)
+        .map(|i| dims[i].clone())
+        .collect();
+    out.push(diagonal_len(&dims[x], &dims[y], k));
+    ranked(out, a.dtype)
+}
+
+/// `np.trace(a, offset=0, axis1=0, axis2=1, dtype=None)`: both axes summed away.
+pub(crate) fn trace(args: &Args) -> Outcome {
+    let a = match first(args) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let dtype = match args.get(4, "dtype") {
+        Some(v) if !matches!(v, Value::None) => super::args::dtype_of(v),
+        _ => a
+            .dtype
+            .map(|d| super::promote::reduce_dtype(super::promote::ReduceDtype::Accumulate, d)),
+    };
+    let Some(dims) = a.shape.dims() else {
+        return array(Shape::Unranked, dtype);
+    };
+    if dims.len() < 2 {
+        return value_error("diag requires an array of at least two dimensions");
+    }
+    let (Some(x), Some(y)) = (
+        args.get(2, "axis1").map_or(Some(0), lit_of),
+        args.get(3, "axis2").map_or(Some(1), lit_of),
+    ) else {
+        return array(Shape::Unranked, dtype);
+    };
+    let (x, y) = match (norm_axis(x, dims.len()), norm_axis(y, dims.len())) {
+        (Ok(x), Ok(y)) if x != y => (x, y),
+        (Err(e), _) | (_, Err(e)) => return error(e),
+        _ => return value_error("axis1 and axis2 cannot be the same"),
+    };
+    let out: Vec<Dim> = (0..dims.len())
+        .filter(|i| *i != x && *i != y)
+        .map(|i| dims[i].clone())
+        .collect();
+    Outcome::value(Value::Array(super::elementwise::array_or_scalar(
+        Shape::Ranked(out),
+        dtype,
+    )))
+}
+
+/// `np.ix_(*seqs)`: open-mesh index arrays, the i-th of shape `(1, ..., n_i, ..., 1)`.
+pub(crate) fn ix(args: &Args) -> Outcome {
+    let k = args.pos.len();
+    let mut out = Vec::with_capacity(k);
+    for (i, v) in args.pos.iter().enumerate() {
+        let Some(a) = to_array(v) else {
+            return Outcome::unknown();
+        };
+        let (len, dtype) = match (a.shape.dims(), a.dtype) {
+            (Some([n]), Some(Dtype::Bool)) => (
+                if n.as_lit() == Some(0) {
+                    Dim::lit(0)
+                } else {
+                    Dim::Unknown
+                },
+                Some(Dtype::Int64),
+            ),
+            (Some([n]), d) => (n.clone(), d),
+            _ => return Outcome::unknown(),
+        };
+        let mut dims = vec![Dim::lit(1); k];
+        dims[i] = len;
+        out.push(Value::Array(ArrayValue::new(Shape::Ranked(dims), dtype)));
+    }
+    Outcome::value(Value::Tuple(out))
 }

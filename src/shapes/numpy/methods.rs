@@ -38,6 +38,8 @@ static AS_FUNCTION: &[(&str, &str)] = &[
     ("conjugate", "conjugate"),
     ("ravel", "ravel"),
     ("flatten", "ravel"),
+    ("diagonal", "diagonal"),
+    ("trace", "trace"),
 ];
 
 pub(crate) fn method(

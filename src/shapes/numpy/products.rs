@@ -429,3 +429,123 @@ pub(crate) fn einsum(ctx: &mut Ctx, args: &Args) -> Outcome {
     }
     Outcome::value(Value::Array(array_or_scalar(Shape::Ranked(out), dtype)))
 }
+
+/// A non-linalg gufunc given by its signature (`vecdot` `(n),(n)->()`, `matvec`
+/// `(m,n),(n)->(m)`); dtype is the promotion of the operands.
+pub(crate) fn gufunc(ctx: &mut Ctx, args: &Args, name: &str, sig: &str) -> Outcome {
+    let (Some(lhs), Some(rhs)) = (args.pos.first(), args.pos.get(1)) else {
+        return unknown_array();
+    };
+    let (a, b, da, db) = match ranked_pair(lhs, rhs) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    match super::linalg::apply_signature(ctx, name, sig, &[&da, &db], false) {
+        Ok(mut shapes) if shapes.len() == 1 => Outcome::value(Value::Array(array_or_scalar(
+            Shape::Ranked(shapes.remove(0)),
+            promoted(&a, &b),
+        ))),
+        Ok(_) => unknown_array(),
+        Err(e) => error(e),
+    }
+}
+
+/// `np.kron(a, b)`: shapes left-padded with 1s and multiplied axis by axis.
+pub(crate) fn kron(lhs: &Value, rhs: &Value) -> Outcome {
+    let (a, b, da, db) = match ranked_pair(lhs, rhs) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let n = da.len().max(db.len());
+    let pad = |d: &[Dim]| -> Vec<Dim> {
+        let mut out = vec![Dim::lit(1); n - d.len()];
+        out.extend_from_slice(d);
+        out
+    };
+    let out: Vec<Dim> = pad(&da)
+        .iter()
+        .zip(pad(&db))
+        .map(|(x, y)| match (x.expr(), y.expr()) {
+            (Some(x), Some(y)) => x.checked_mul(y).map_or(Dim::Unknown, Dim::Known),
+            _ => Dim::Unknown,
+        })
+        .collect();
+    Outcome::value(Value::Array(ArrayValue::new(
+        Shape::Ranked(out),
+        promoted(&a, &b),
+    )))
+}
+
+/// `ufunc.outer(a, b)` (`np.multiply.outer`): `a.shape + b.shape`.
+pub(crate) fn ufunc_outer(lhs: &Value, rhs: &Value, rule: UfuncDtype) -> Outcome {
+    let (a, b, mut da, db) = match ranked_pair(lhs, rhs) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    da.extend(db);
+    let dtype = promoted(&a, &b).map(|d| super::promote::ufunc_dtype(rule, d));
+    Outcome::value(Value::Array(array_or_scalar(Shape::Ranked(da), dtype)))
+}
+
+/// `linalg.multi_dot([A, ..., Z])`: the chained product (a 1-D first operand is a row, a
+/// 1-D last operand a column, as with `@`).
+pub(crate) fn multi_dot(ctx: &mut Ctx, args: &Args) -> Outcome {
+    let Some(Value::List(items) | Value::Tuple(items)) = args.pos.first() else {
+        return unknown_array();
+    };
+    let mut iter = items.iter();
+    let Some(first) = iter.next() else {
+        return unknown_array();
+    };
+    let mut acc = first.clone();
+    for next in iter {
+        let out = matmul(ctx, &acc, next);
+        if out.error.is_some() {
+            return out;
+        }
+        acc = out.value;
+    }
+    Outcome::value(acc)
+}
+
+/// `np.cross(a, b, axis=-1)`: vector axes of length 2 or 3; other axes broadcast.
+pub(crate) fn cross(ctx: &mut Ctx, args: &Args) -> Outcome {
+    let (Some(lhs), Some(rhs)) = (args.pos.first(), args.pos.get(1)) else {
+        return unknown_array();
+    };
+    let (a, b, da, db) = match ranked_pair(lhs, rhs) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    if args.get(2, "axisa").is_some() || args.kw("axis").is_some() || da.is_empty() || db.is_empty()
+    {
+        return unknown_array();
+    }
+    let (va, vb) = (&da[da.len() - 1], &db[db.len() - 1]);
+    let (Some(la), Some(lb)) = (va.as_lit(), vb.as_lit()) else {
+        return unknown_array();
+    };
+    if ![2, 3].contains(&la) || ![2, 3].contains(&lb) {
+        return err(
+            ShapeErrorKind::Other,
+            "incompatible dimensions for cross product\n(dimension must be 2 or 3)".into(),
+        );
+    }
+    let Ok(mut out) = broadcast_dims(ctx.facts, &[&da[..da.len() - 1], &db[..db.len() - 1]]) else {
+        return err(
+            ShapeErrorKind::Broadcast,
+            format!(
+                "operands could not be broadcast together with shapes {} {}",
+                fmt_dims(&da[..da.len() - 1]),
+                fmt_dims(&db[..db.len() - 1])
+            ),
+        );
+    };
+    if la == 3 || lb == 3 {
+        out.push(Dim::lit(3));
+    }
+    Outcome::value(Value::Array(ArrayValue::new(
+        Shape::Ranked(out),
+        promoted(&a, &b),
+    )))
+}

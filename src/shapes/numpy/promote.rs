@@ -189,7 +189,10 @@ pub(crate) enum UfuncDtype {
 pub(crate) fn ufunc_dtype(rule: UfuncDtype, d: Dtype) -> Dtype {
     match rule {
         UfuncDtype::Same => d,
-        UfuncDtype::FloatMath => as_float(d),
+        UfuncDtype::FloatMath => match kind(d) {
+            Kind::Complex => d,
+            _ => as_float(d),
+        },
         UfuncDtype::Bool => Dtype::Bool,
         UfuncDtype::TrueDiv => match kind(d) {
             Kind::Bool | Kind::Int => Dtype::Float64,

@@ -118,3 +118,52 @@ pub(crate) fn cumulative(_ctx: &mut Ctx, args: &Args) -> Outcome {
     };
     Outcome::value(Value::Array(ArrayValue::new(shape, dtype)))
 }
+
+/// `percentile(a, q, axis=None, ..., keepdims=False)` / `quantile`: `q.shape` followed by
+/// the reduced shape; dtype from `a` and `q` (q weak when a Python number).
+pub(crate) fn quantile(ctx: &mut Ctx, args: &Args) -> Outcome {
+    let (Some(a), Some(q)) = (args.get(0, "a").and_then(to_array), args.get(1, "q")) else {
+        return unknown_array();
+    };
+    let Some(qop) = super::elementwise::operand(q) else {
+        return unknown_array();
+    };
+    let dtype = if args.kw("method").is_some() {
+        None
+    } else {
+        super::promote::result_type(&[
+            super::promote::DtypeOperand::Strong(a.dtype),
+            qop.dtype,
+            super::promote::DtypeOperand::Weak(super::promote::Kind::Float),
+        ])
+    };
+    // The reduced shape is what `mean` gives with the same axis/keepdims.
+    let kw: Vec<(&str, Value)> = args
+        .kw
+        .iter()
+        .filter(|(k, _)| *k == "keepdims")
+        .cloned()
+        .collect();
+    let mut pos = vec![Value::Array(a)];
+    if let Some(axis) = args.get(2, "axis") {
+        pos.push(axis.clone());
+    }
+    let reduced = reduce(ctx, &Args::new(&pos, &kw), "percentile", ReduceDtype::Mean);
+    match (reduced.value, qop.shape.dims()) {
+        (Value::Array(r), Some(qd)) => match r.shape.dims() {
+            Some(rd) => {
+                let mut out = qd.to_vec();
+                out.extend_from_slice(rd);
+                Outcome::value(Value::Array(array_or_scalar(Shape::Ranked(out), dtype)))
+            }
+            None => Outcome::value(Value::Array(ArrayValue::new(Shape::Unranked, dtype))),
+        },
+        (Value::Array(_), None) => {
+            Outcome::value(Value::Array(ArrayValue::new(Shape::Unranked, dtype)))
+        }
+        (v, _) => Outcome {
+            value: v,
+            error: reduced.error,
+        },
+    }
+}

@@ -6,7 +6,7 @@ use super::args::{dtype_of, Args};
 use super::construct::{self, RandomApi};
 use super::elementwise::{elementwise, unknown_array};
 use super::linalg::{self, LinalgOut};
-use super::manip::{self, StackKind};
+use super::manip::{self, SplitKind, StackKind};
 use super::products;
 use super::promote::{ReduceDtype, UfuncDtype};
 use super::reduce;
@@ -87,6 +87,32 @@ pub(crate) enum Rule {
     Lstsq,
     Norm,
     MatrixPower,
+    // Additional shape families.
+    Split(SplitKind),
+    Unstack,
+    Rollaxis,
+    Rot90,
+    Triangle,
+    Append,
+    Diagonal,
+    Trace,
+    Ix,
+    Partition,
+    Argpartition,
+    Quantile,
+    MultivariateNormal,
+    /// A non-linalg gufunc by signature.
+    Gufunc(&'static str),
+    Kron,
+    UfuncOuter(UfuncDtype),
+    MultiDot,
+    Cross,
+    Svdvals,
+    VectorNorm,
+    MatrixNorm,
+    LinalgTrace,
+    Tensorinv,
+    LinalgOuter,
 }
 
 use LinalgOut::{MaybeComplex, Real, Same as LSame};
@@ -338,6 +364,49 @@ pub(crate) static FUNCTIONS: &[(&str, Rule)] = &[
     ("linalg.lstsq", Lstsq),
     ("linalg.norm", Norm),
     ("linalg.matrix_power", MatrixPower),
+    ("linalg.svdvals", Svdvals),
+    ("linalg.vector_norm", VectorNorm),
+    ("linalg.matrix_norm", MatrixNorm),
+    ("linalg.trace", LinalgTrace),
+    ("linalg.tensorinv", Tensorinv),
+    ("linalg.outer", LinalgOuter),
+    ("linalg.multi_dot", MultiDot),
+    ("linalg.cross", Cross),
+    ("linalg.vecdot", Gufunc("(n),(n)->()")),
+    ("vecdot", Gufunc("(n),(n)->()")),
+    ("matvec", Gufunc("(m,n),(n)->(m)")),
+    ("vecmat", Gufunc("(n),(n,m)->(m)")),
+    ("kron", Kron),
+    ("cross", Cross),
+    ("add.outer", UfuncOuter(Same)),
+    ("subtract.outer", UfuncOuter(Same)),
+    ("multiply.outer", UfuncOuter(Same)),
+    ("divide.outer", UfuncOuter(TrueDiv)),
+    ("maximum.outer", UfuncOuter(Same)),
+    ("minimum.outer", UfuncOuter(Same)),
+    ("equal.outer", UfuncOuter(Bool)),
+    // Splitting and other shape families.
+    ("split", Split(SplitKind::Split)),
+    ("array_split", Split(SplitKind::ArraySplit)),
+    ("hsplit", Split(SplitKind::H)),
+    ("vsplit", Split(SplitKind::V)),
+    ("dsplit", Split(SplitKind::D)),
+    ("unstack", Unstack),
+    ("rollaxis", Rollaxis),
+    ("rot90", Rot90),
+    ("triu", Triangle),
+    ("tril", Triangle),
+    ("append", Append),
+    ("diagonal", Diagonal),
+    ("trace", Trace),
+    ("ix_", Ix),
+    ("partition", Partition),
+    ("argpartition", Argpartition),
+    ("percentile", Quantile),
+    ("quantile", Quantile),
+    ("nanpercentile", Quantile),
+    ("nanquantile", Quantile),
+    ("random.multivariate_normal", MultivariateNormal),
 ];
 
 /// Methods of `np.random.Generator`.
@@ -356,6 +425,8 @@ pub(crate) static GENERATOR_METHODS: &[(&str, Rule)] = &[
     ("integers", Integers),
     ("choice", Choice),
     ("permutation", Permutation),
+    ("permuted", SameAsFirst),
+    ("multivariate_normal", MultivariateNormal),
 ];
 
 pub(crate) fn lookup(table: &[(&str, Rule)], name: &str) -> Option<Rule> {
@@ -414,8 +485,10 @@ pub(crate) fn apply(ctx: &mut Ctx, rule: Rule, args: &Args, api: RandomApi) -> O
         BroadcastShapes => manip::broadcast_all(ctx, args),
         Tile => manip::tile(args),
         Repeat => manip::repeat(args),
-        Sort => manip::sort(args, None, false),
-        Argsort => manip::sort(args, Some(Dtype::Int64), true),
+        Sort => manip::sort(args, None, false, 1),
+        Argsort => manip::sort(args, Some(Dtype::Int64), true, 1),
+        Partition => manip::sort(args, None, false, 2),
+        Argpartition => manip::sort(args, Some(Dtype::Int64), true, 2),
         SameAsFirst => manip::same(args),
         Diff => manip::diff(args),
         Pad => manip::pad(args),
@@ -446,5 +519,34 @@ pub(crate) fn apply(ctx: &mut Ctx, rule: Rule, args: &Args, api: RandomApi) -> O
         Lstsq => linalg::lstsq(ctx, args),
         Norm => linalg::norm(args),
         MatrixPower => linalg::matrix_power(ctx, args),
+        Split(kind) => manip::split(ctx, args, kind),
+        Unstack => manip::unstack(args),
+        Rollaxis => manip::rollaxis(args),
+        Rot90 => manip::rot90(args),
+        Triangle => manip::triangle(args),
+        Append => manip::append(ctx, args),
+        Diagonal => manip::diagonal(args),
+        Trace => manip::trace(args),
+        Ix => manip::ix(args),
+        Quantile => reduce::quantile(ctx, args),
+        MultivariateNormal => construct::multivariate_normal(args),
+        Gufunc(sig) => products::gufunc(ctx, args, "gufunc", sig),
+        Kron | UfuncOuter(_) | LinalgOuter => {
+            let (Some(a), Some(b)) = (args.pos.first(), args.pos.get(1)) else {
+                return unknown_array();
+            };
+            match rule {
+                Kron => products::kron(a, b),
+                UfuncOuter(d) => products::ufunc_outer(a, b, d),
+                _ => products::outer(a, b),
+            }
+        }
+        MultiDot => products::multi_dot(ctx, args),
+        Cross => products::cross(ctx, args),
+        Svdvals => linalg::svdvals(args),
+        VectorNorm => linalg::norm(args),
+        MatrixNorm => linalg::matrix_norm(args),
+        LinalgTrace => linalg::trace(args),
+        Tensorinv => linalg::tensorinv(args),
     }
 }

@@ -145,7 +145,7 @@ impl Eval<'_, '_> {
                         let o = subscript(self.ctx, &a, &idx);
                         self.note(o)
                     }
-                    Value::Tuple(items) => match idx {
+                    Value::Tuple(items) | Value::List(items) => match idx {
                         Value::Int(Some(e)) => e
                             .as_lit()
                             .and_then(|i| usize::try_from(i).ok())
@@ -635,6 +635,65 @@ pub(super) static CASES: &[(&str, &str)] = &[
     ("z(2,3).cumsum(axis=0)", "float64[2, 3]"),
     ("z(2,3).dot(z(3))", "float64[2]"),
     ("np.random.default_rng(0)", "Generator"),
+    ("np.log(z(3, dtype=np.complex64))", "complex64[3]"),
+    // Splitting, stacking helpers and other families.
+    ("np.split(z(6,5), 3)[0]", "float64[2, 5]"),
+    ("np.split(z(7,4), 2, axis=1)[1]", "float64[7, 2]"),
+    ("np.split(z(6,2), [4, 1])[1]", "float64[0, 2]"),
+    ("np.split(z(6,2), [4, 1])[2]", "float64[5, 2]"),
+    ("np.split(z(7), 3)", "Error: array split does not result in an equal division"),
+    ("np.array_split(z(7), 3)[0]", "float64[3]"),
+    ("np.array_split(z(7), 3)[2]", "float64[2]"),
+    ("np.hsplit(z(3,10), 2)[0]", "float64[3, 5]"),
+    ("np.vsplit(z(9,2), 3)[2]", "float64[3, 2]"),
+    ("np.unstack(z(2,5,3))", "(float64[5, 3], float64[5, 3])"),
+    ("np.rollaxis(z(2,3,4), 2)", "float64[4, 2, 3]"),
+    ("np.rollaxis(z(2,3,4), 0, 2)", "float64[3, 2, 4]"),
+    ("np.rot90(z(2,3))", "float64[3, 2]"),
+    ("np.rot90(z(3,5,7), 1, axes=(1,2))", "float64[3, 7, 5]"),
+    ("np.rot90(z(3,5,7), 2)", "float64[3, 5, 7]"),
+    ("np.triu(z(11))", "float64[11, 11]"),
+    ("np.tril(z(3,5,7), -1)", "float64[3, 5, 7]"),
+    ("np.append(z(3), z(2,2))", "float64[7]"),
+    ("np.append(z(2, dtype=np.float32), 1.0)", "float64[3]"),
+    ("np.append(z(4,3), z(3,3), axis=0)", "float64[7, 3]"),
+    ("np.diagonal(z(2,3,5))", "float64[5, 2]"),
+    ("z(3,4).diagonal(1)", "float64[3]"),
+    ("np.trace(z(3,3))", "float64 scalar"),
+    ("np.trace(I(3,3, dtype=np.int32))", "int64 scalar"),
+    ("np.trace(z(2,3,5), axis1=1, axis2=2)", "float64[2]"),
+    ("z(4,4).trace()", "float64 scalar"),
+    ("np.ix_([0,1], [0,1,2])", "(int64[2, 1], int64[1, 3])"),
+    ("z(3,4,11)[np.ix_([0,1], [0,1,2])]", "float64[2, 3, 11]"),
+    ("np.partition(z(11), 3)", "float64[11]"),
+    ("np.argpartition(z(3,5,7), 2, axis=-1)", "int64[3, 5, 7]"),
+    ("np.percentile(z(2,3,5), 50, axis=0)", "float64[3, 5]"),
+    ("np.quantile(z(3,7), [0.25, 0.75], axis=1)", "float64[2, 3]"),
+    ("np.percentile(z(11), [10, 50, 90])", "float64[3]"),
+    ("np.quantile(z(5,7, dtype=np.float32), 0.5, axis=0)", "float32[7]"),
+    ("np.quantile(I(5), 0.5)", "float64 scalar"),
+    ("np.random.multivariate_normal(np.zeros(3), np.eye(3), size=5)", "float64[5, 3]"),
+    ("rng.multivariate_normal(np.zeros(2), np.eye(2), size=(5, 3))", "float64[5, 3, 2]"),
+    ("rng.permuted(z(2,7), axis=0)", "float64[2, 7]"),
+    // More products and linalg.
+    ("np.kron(z(3,5), z(5,7))", "float64[15, 35]"),
+    ("np.kron(z(2,3,5), z(11,13))", "float64[2, 33, 65]"),
+    ("np.vecdot(z(2,3,5), z(5))", "float64[2, 3]"),
+    ("np.vecdot(z(3,5), z(3,5))", "float64[3]"),
+    ("np.matvec(z(2,3,5), z(5))", "float64[2, 3]"),
+    ("np.vecmat(z(3), z(3,5))", "float64[5]"),
+    ("np.matvec(z(3,5), z(4))", "ValueError: gufunc: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature (m,n),(n)->(m) (size 4 is different from 5)"),
+    ("np.multiply.outer(z(3), z(3,5))", "float64[3, 3, 5]"),
+    ("np.linalg.multi_dot([z(11,3), z(3,7), z(7,3)])", "float64[11, 3]"),
+    ("np.linalg.multi_dot([z(3), z(3,4), z(4)])", "float64 scalar"),
+    ("np.cross(z(5,3), z(3))", "float64[5, 3]"),
+    ("np.cross(z(5,3), z(4,1,2))", "float64[4, 5, 3]"),
+    ("np.linalg.svdvals(z(7,3,5))", "float64[7, 3]"),
+    ("np.linalg.vector_norm(z(7,3,5), axis=(0,2))", "float64[3]"),
+    ("np.linalg.matrix_norm(z(7,3,5))", "float64[7]"),
+    ("np.linalg.trace(z(7,3,5))", "float64[7]"),
+    ("np.linalg.tensorinv(np.eye(6).reshape(6, 2, 3), ind=1)", "float64[2, 3, 6]"),
+    ("np.linalg.outer(z(5), z(7))", "float64[5, 7]"),
 ];
 
 #[test]
