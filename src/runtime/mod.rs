@@ -6,6 +6,7 @@ pub mod exec;
 pub mod lower;
 pub mod npy;
 pub mod plan;
+pub mod reference;
 pub mod tensor;
 
 pub use tensor::{Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError};
