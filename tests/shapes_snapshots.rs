@@ -12,7 +12,12 @@ fn check(fixture: &Path) -> String {
         .arg(fixture)
         .output()
         .expect("run overt shapes");
-    assert!(out.status.success(), "{}: exit {:?}", fixture.display(), out.status);
+    assert!(
+        out.status.success(),
+        "{}: exit {:?}",
+        fixture.display(),
+        out.status
+    );
     assert!(
         out.stderr.is_empty(),
         "{}: unexpected diagnostics:\n{}",

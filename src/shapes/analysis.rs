@@ -42,6 +42,9 @@ pub struct Analysis {
     /// In source order; a name assigned several times appears once per assignment.
     pub bindings: Vec<Binding>,
     pub findings: Vec<Finding>,
+    /// Statement visits the walk spent (loop passes and call specialisations included);
+    /// bounded per module. For performance reports.
+    pub work: u64,
 }
 
 impl Finding {

@@ -24,6 +24,16 @@ const MAX_LOOP_PASSES: u32 = 4;
 const MAX_CALL_DEPTH: u32 = 4;
 /// Total statement visits per module (bounds the cost of loops and calls).
 const EFFORT: u64 = 2_000_000;
+/// Remembered call results per function.
+const MAX_MEMO_PER_FUNCTION: usize = 16;
+
+/// The inputs of a call, when they determine its result.
+#[derive(PartialEq)]
+pub(crate) struct MemoKey {
+    recv: Option<Value>,
+    args: Vec<Value>,
+    kwargs: Vec<(String, Value)>,
+}
 
 pub(crate) struct FunctionInfo<'m> {
     pub def: &'m ast::StmtFunctionDef,
@@ -100,6 +110,7 @@ pub(crate) struct Walker<'m> {
     /// Which function each `def` statement is, by its start offset.
     pub def_ids: HashMap<TextSize, u32>,
     pub class_ids: HashMap<TextSize, u32>,
+    pub memo: HashMap<u32, Vec<(MemoKey, Value)>>,
 }
 
 impl<'m> Walker<'m> {
@@ -117,6 +128,7 @@ impl<'m> Walker<'m> {
             call_stack: Vec::new(),
             def_ids: HashMap::new(),
             class_ids: HashMap::new(),
+            memo: HashMap::new(),
         }
     }
 
@@ -131,6 +143,7 @@ impl<'m> Walker<'m> {
         for id in 0..self.functions.len() {
             self.definition_run(id as u32);
         }
+        self.out.work = EFFORT - self.effort;
         self.out.bindings.sort_by_key(|b| b.range.start());
         self.out.findings.sort_by_key(|f| f.range().start());
         self.out.findings.dedup();
@@ -930,6 +943,48 @@ impl<'m> Walker<'m> {
         if contains_yield(&def.body) {
             return Value::Unknown;
         }
+        // Calls whose arguments carry no symbols give the same result wherever they are
+        // made (unless annotations turn arguments into findings at the call): reuse it.
+        let memo_key = (!has_annotated_parameters(def)
+            && recv.as_ref().is_none_or(|r| !mentions_symbols(r))
+            && args.iter().all(|(v, _)| !mentions_symbols(v))
+            && kwargs.iter().all(|(_, v, _)| !mentions_symbols(v)))
+        .then(|| MemoKey {
+            recv: recv.clone(),
+            args: args.iter().map(|(v, _)| v.clone()).collect(),
+            kwargs: kwargs
+                .iter()
+                .map(|(k, v, _)| (k.to_string(), v.clone()))
+                .collect(),
+        });
+        if let Some(key) = &memo_key {
+            if let Some((_, v)) = self
+                .memo
+                .get(&id)
+                .and_then(|entries| entries.iter().find(|(k, _)| k == key))
+            {
+                return v.clone();
+            }
+        }
+        let result = self.call_function_uncached(f, id, def, recv, args, kwargs);
+        if let Some(key) = memo_key {
+            let entries = self.memo.entry(id).or_default();
+            if entries.len() < MAX_MEMO_PER_FUNCTION {
+                entries.push((key, result.clone()));
+            }
+        }
+        result
+    }
+
+    fn call_function_uncached(
+        &mut self,
+        f: &mut Frame,
+        id: u32,
+        def: &'m ast::StmtFunctionDef,
+        recv: Option<Value>,
+        args: &[(Value, TextRange)],
+        kwargs: &[(&str, Value, TextRange)],
+    ) -> Value {
         let mut frame = self.run_callee(f, id, def, recv, args, kwargs);
         let returned = match frame.returns.take() {
             Some(v) if frame.state.reachable => super::state::join_value(
@@ -1037,6 +1092,28 @@ fn self_attrs(
             .cloned()
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+fn has_annotated_parameters(def: &ast::StmtFunctionDef) -> bool {
+    def.parameters.iter().any(|p| p.annotation().is_some())
+}
+
+/// True when a value's sizes mention symbols (their meaning depends on the caller's facts).
+fn mentions_symbols(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.shape.dims().is_some_and(|d| {
+            d.iter()
+                .any(|d| d.expr().is_some_and(|e| !e.terms.is_empty()))
+        }),
+        Value::Int(Some(e)) => !e.terms.is_empty(),
+        Value::Tuple(items) | Value::List(items) => items.iter().any(mentions_symbols),
+        Value::Slice(parts) => parts.iter().flatten().any(mentions_symbols),
+        Value::Local(Local::Instance { attrs, .. }) => {
+            attrs.iter().any(|(_, v)| mentions_symbols(v))
+        }
+        Value::Local(Local::BoundMethod { recv, .. }) => mentions_symbols(recv),
+        _ => false,
     }
 }
 
