@@ -96,7 +96,7 @@ pub(crate) fn like(args: &Args, has_fill: bool) -> Outcome {
     };
     let d = if has_fill { 2 } else { 1 };
     let dtype = dtype_or(args, d, a.dtype);
-    let shape = match args.get(d + 2, "shape") {
+    let shape = match args.get(d + 3, "shape") {
         None | Some(Value::None) => a.shape,
         Some(v) => match shape_of(v) {
             Ok(Some(dims)) => Shape::Ranked(dims),

@@ -81,6 +81,13 @@ pub(crate) fn binary(ctx: &mut Ctx, op: BinOp, lhs: &Value, rhs: &Value) -> Outc
     if !involves_array(&[lhs, rhs]) {
         return Outcome::unknown();
     }
+    // `np.int64(2) * [1, 2]` is Python's list repetition, not NumPy arithmetic.
+    let scalar_with_list = |a: &Value, b: &Value| {
+        matches!(a, Value::Array(x) if x.is_scalar) && matches!(b, Value::List(_))
+    };
+    if scalar_with_list(lhs, rhs) || scalar_with_list(rhs, lhs) {
+        return Outcome::unknown();
+    }
     let rule = match op {
         BinOp::MatMul => return super::products::matmul(ctx, lhs, rhs),
         BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => UfuncDtype::Same,

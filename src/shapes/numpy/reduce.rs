@@ -25,8 +25,36 @@ pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype)
         return unknown_array();
     };
     let mut dtype = a.dtype.map(|d| reduce_dtype(rule, d));
-    if !matches!(rule, ReduceDtype::Index | ReduceDtype::Bool) {
-        if let Some(v) = args.kw("dtype") {
+    // `sum(a, axis, dtype, out, ...)`, `max(a, axis, out, ...)`: an `out` array, given by
+    // position or keyword, is what the call returns.
+    let takes_dtype = matches!(
+        rule,
+        ReduceDtype::Accumulate | ReduceDtype::Mean | ReduceDtype::Variance
+    );
+    // These three have other parameters at those positions.
+    let positional = !matches!(name, "median" | "average" | "count_nonzero");
+    let out_at = if !positional {
+        usize::MAX
+    } else if takes_dtype {
+        3
+    } else {
+        2
+    };
+    if let Some(out) = args
+        .get(out_at, "out")
+        .filter(|v| !matches!(v, Value::None))
+    {
+        return Outcome::value(out.clone());
+    }
+    if name == "average" && !args.absent(3, "returned") {
+        return Outcome::unknown();
+    }
+    if name == "average" && !args.absent(2, "weights") {
+        // The weights' dtype takes part in the promotion.
+        dtype = None;
+    }
+    if takes_dtype && positional {
+        if let Some(v) = args.get(2, "dtype").filter(|v| !matches!(v, Value::None)) {
             dtype = dtype_of(v);
         }
     }

@@ -694,6 +694,22 @@ pub(super) static CASES: &[(&str, &str)] = &[
     ("np.linalg.trace(z(7,3,5))", "float64[7]"),
     ("np.linalg.tensorinv(np.eye(6).reshape(6, 2, 3), ind=1)", "float64[2, 3, 6]"),
     ("np.linalg.outer(z(5), z(7))", "float64[5, 7]"),
+    // Positional dtype/out, and functions whose later positions mean something else.
+    ("np.sum(z(2,3), 0, np.float32)", "float32[3]"),
+    ("np.mean(I(2,3), 1, np.float32)", "float32[2]"),
+    ("np.max(z(2,3), 0, z(3, dtype=np.float32))", "float32[3]"),
+    ("np.exp(z(3), z(3, dtype=np.float32))", "float32[3]"),
+    ("np.add(z(3), 1, out=z(3, dtype=np.float32))", "float32[3]"),
+    ("np.average(z(2,3), 0)", "float64[3]"),
+    ("np.average(z(2,3, dtype=np.float32), 0, z(2))", "?[3]"),
+    ("np.median(I(2,3), 1)", "float64[2]"),
+    ("np.count_nonzero(z(2,3), 0)", "int64[3]"),
+    ("np.zeros_like(z(2,3), shape=(4,))", "float64[4]"),
+    ("np.full_like(z(2,3), 1, shape=(4,5))", "float64[4, 5]"),
+    ("np.round(z(2,3), 2)", "float64[2, 3]"),
+    ("np.isclose(z(2,3), z(3), 1e-3)", "bool[2, 3]"),
+    ("i8() * [1, 2]", "unknown"),
+    ("f8() * [1, 2]", "unknown"),
 ];
 
 #[test]
