@@ -137,3 +137,13 @@ fn json_contract() {
         serde_json::json!([{"line": 4, "column": 5, "name": "y", "shape": ["n", 2, "?"], "dtype": null}])
     );
 }
+
+#[test]
+fn known_tests_decide_branches_in_calls() {
+    check(
+        &with_header(
+            "def pick(x: Float[np.ndarray, \"n d\"], rows: bool, w=None):\n    if w is None:\n        w = x\n    if rows:\n        return x.sum(axis=1)\n    return x.sum(axis=0)\n\ndef f(a: Float[np.ndarray, \"3 4\"]):\n    r = pick(a, True)\n    c = pick(a, False)\n    u = pick(a, 1 > 2) if a is not None else None\n",
+        ),
+        "5:9 w ?[n, d]\n11:5 r ?[3]\n12:5 c ?[4]\n13:5 u ?[4]",
+    );
+}

@@ -105,7 +105,12 @@ impl<'m> Walker<'m> {
                 }
             }
             Expr::If(i) => {
-                self.eval(f, &i.test);
+                let test = self.eval(f, &i.test);
+                match super::walker::truthiness(&test) {
+                    Some(true) => return self.eval(f, &i.body),
+                    Some(false) => return self.eval(f, &i.orelse),
+                    None => {}
+                }
                 let a = self.eval(f, &i.body);
                 let b = self.eval(f, &i.orelse);
                 join_value(&a, &b, &f.state.facts, &f.state.facts)
@@ -475,9 +480,15 @@ impl<'m> Walker<'m> {
             ast::CmpOp::LtE => CmpOp::LtE,
             ast::CmpOp::Gt => CmpOp::Gt,
             ast::CmpOp::GtE => CmpOp::GtE,
-            ast::CmpOp::Is | ast::CmpOp::IsNot | ast::CmpOp::In | ast::CmpOp::NotIn => {
-                return Value::Bool(None)
+            ast::CmpOp::Is | ast::CmpOp::IsNot => {
+                let same = identity_with_none(l, r);
+                return Value::Bool(if op == ast::CmpOp::Is {
+                    same
+                } else {
+                    same.map(|b| !b)
+                });
             }
+            ast::CmpOp::In | ast::CmpOp::NotIn => return Value::Bool(None),
         };
         if matches!(l, Value::Array(_)) || matches!(r, Value::Array(_)) {
             return self.model(f, range, |ctx| numpy::compare(ctx, op, l, r));
@@ -596,6 +607,19 @@ impl<'m> Walker<'m> {
             }
             _ => Value::Unknown,
         }
+    }
+}
+
+/// `l is r` when one side is `None` and the other is known to be or not to be `None`.
+fn identity_with_none(l: &Value, r: &Value) -> Option<bool> {
+    let other = match (l, r) {
+        (Value::None, o) | (o, Value::None) => o,
+        _ => return None,
+    };
+    match other {
+        Value::None => Some(true),
+        Value::Unknown => None,
+        _ => Some(false),
     }
 }
 

@@ -31,7 +31,6 @@ impl Default for State {
 }
 
 impl State {
-    #[cfg(test)]
     pub fn unreachable() -> Self {
         State {
             reachable: false,

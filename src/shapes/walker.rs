@@ -442,35 +442,40 @@ impl<'m> Walker<'m> {
     }
 
     fn walk_if(&mut self, f: &mut Frame, s: &'m ast::StmtIf) {
-        self.eval(f, &s.test);
-        let before = f.state.clone();
-        self.refine(f, &s.test, true);
-        self.walk_body(f, &s.body);
-        let mut after = std::mem::replace(&mut f.state, before);
-        self.refine(f, &s.test, false);
-        let mut has_else = false;
-        for clause in &s.elif_else_clauses {
-            match &clause.test {
-                Some(test) => {
-                    self.eval(f, test);
+        let clauses = std::iter::once((Some(&*s.test), &s.body)).chain(
+            s.elif_else_clauses
+                .iter()
+                .map(|c| (c.test.as_ref(), &c.body)),
+        );
+        // Paths that left one of the bodies so far.
+        let mut after = State::unreachable();
+        for (test, body) in clauses {
+            let Some(test) = test else {
+                self.walk_body(f, body);
+                f.state = after.join(&f.state);
+                return;
+            };
+            let value = self.eval(f, test);
+            match truthiness(&value) {
+                // A test known statically decides the branch: the other is dead code.
+                Some(true) => {
+                    self.refine(f, test, true);
+                    self.walk_body(f, body);
+                    f.state = after.join(&f.state);
+                    return;
+                }
+                Some(false) => {}
+                None => {
                     let before = f.state.clone();
                     self.refine(f, test, true);
-                    self.walk_body(f, &clause.body);
+                    self.walk_body(f, body);
                     after = after.join(&f.state);
                     f.state = before;
                     self.refine(f, test, false);
                 }
-                None => {
-                    has_else = true;
-                    self.walk_body(f, &clause.body);
-                    after = after.join(&f.state);
-                }
             }
         }
-        if !has_else {
-            after = after.join(&f.state);
-        }
-        f.state = after;
+        f.state = after.join(&f.state);
     }
 
     /// Walks a loop body to a fixpoint of the loop-head state, then once more recording.
@@ -1131,6 +1136,19 @@ fn is_plain_method_decorator(def: &ast::StmtFunctionDef) -> bool {
 
 fn contains_yield(body: &[Stmt]) -> bool {
     imports::contains_yield(body)
+}
+
+/// Python truth of a value when it is known exactly.
+pub(crate) fn truthiness(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => *b,
+        Value::None => Some(false),
+        Value::Int(Some(e)) => e.as_lit().map(|x| x != 0),
+        Value::Str(s) => Some(!s.is_empty()),
+        Value::Tuple(items) => Some(!items.is_empty()),
+        Value::NumpyRef(_) | Value::DtypeObj(_) | Value::Local(_) => Some(true),
+        _ => None,
+    }
 }
 
 fn is_true_literal(e: &Expr) -> bool {
