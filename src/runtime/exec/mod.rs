@@ -7,6 +7,7 @@
 
 mod contract;
 mod linalg;
+mod simd;
 mod values;
 
 #[cfg(test)]

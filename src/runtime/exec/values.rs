@@ -383,7 +383,11 @@ fn unary_real<T: Real>(op: UnaryOp, a: Opd<T>, len: usize) -> Val<'static> {
 pub(crate) fn unary<'a>(op: UnaryOp, a: Val<'a>, len: usize) -> Val<'a> {
     let d = a.dtype();
     match d {
-        Dtype::F64 => f64::opd(&a).map_or(a.clone(), |x| unary_real(op, x, len)),
+        Dtype::F64 => match f64::opd(&a) {
+            Some(Opd::Many(x)) if op == UnaryOp::Exp => f64::col(super::simd::exp_f64(&x[..len])),
+            Some(x) => unary_real(op, x, len),
+            None => a,
+        },
         Dtype::F32 => f32::opd(&a).map_or(a.clone(), |x| unary_real(op, x, len)),
         Dtype::I64 => match (op, i64::opd(&a)) {
             (UnaryOp::Neg, Some(x)) => map1(x, len, i64::wrapping_neg),
