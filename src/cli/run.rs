@@ -9,8 +9,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ruff_text_size::TextRange;
-
 use super::render::{FileDiagnostics, FullRenderer};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::overt::checker::check_source;
@@ -19,6 +17,7 @@ use crate::runtime::bind::bind;
 use crate::runtime::exec::execute;
 use crate::runtime::lower::lower;
 use crate::runtime::npy::{read_npy, read_npz, write_npy, write_npz};
+use crate::runtime::reference::evaluate;
 use crate::runtime::tensor::human_bytes;
 use crate::runtime::{MemoryBudget, Tensor};
 
@@ -42,12 +41,22 @@ pub struct Args {
     /// Memory limit for all arrays, e.g. `8G`, `512M` (default: half of physical memory).
     #[arg(long, value_name = "BYTES")]
     max_memory: Option<String>,
+    /// Which evaluator runs the program: `fast` (default; falls back to the reference
+    /// evaluator for constructs it does not compile) or `reference` (nested loops).
+    #[arg(long, value_enum, default_value = "fast")]
+    engine: Engine,
     /// Print the computation time (excluding parsing and file I/O) on stderr.
     #[arg(long, hide = true)]
     time: bool,
     /// Run the computation this many times (with --time, prints each time).
     #[arg(long, hide = true, default_value_t = 1)]
     repeat: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Engine {
+    Fast,
+    Reference,
 }
 
 /// A failure before or after the computation: exit 2 with this message.
@@ -130,7 +139,12 @@ fn run_inner(args: &Args) -> Result<ExitCode, Failure> {
             return Ok(ExitCode::from(2));
         }
     };
-    let plan = lower(&program).map_err(|u| Failure(format!("not supported yet: {}", u.message)))?;
+    // The fast executor compiles most programs; for the rest the reference evaluator gives
+    // the same results, only slower.
+    let plan = match args.engine {
+        Engine::Fast => lower(&program).ok(),
+        Engine::Reference => None,
+    };
     let mut results = Vec::new();
     let rounds = args.repeat.max(1);
     for round in 0..rounds {
@@ -141,18 +155,27 @@ fn run_inner(args: &Args) -> Result<ExitCode, Failure> {
             bound.inputs.clone()
         };
         let start = Instant::now();
-        let outcome = execute(&plan, &bound.sizes, inputs, &budget);
+        let outcome = match &plan {
+            Some(plan) => {
+                execute(plan, &bound.sizes, inputs, &budget).map_err(|e| (e.message, e.span))
+            }
+            None => {
+                evaluate(&program, &bound.sizes, inputs, &budget).map_err(|e| (e.message, e.span))
+            }
+        };
         let elapsed = start.elapsed().as_secs_f64();
         match outcome {
             Ok(r) => results = r,
-            Err(e) => {
-                let range = e.span.unwrap_or(TextRange::default());
-                report(&[Diagnostic::new(
-                    RUNTIME_ERROR,
-                    Severity::Error,
-                    range,
-                    e.message,
-                )]);
+            Err((message, span)) => {
+                match span {
+                    Some(range) => report(&[Diagnostic::new(
+                        RUNTIME_ERROR,
+                        Severity::Error,
+                        range,
+                        message,
+                    )]),
+                    None => eprintln!("error: {message}"),
+                }
                 return Ok(ExitCode::from(2));
             }
         }
