@@ -101,3 +101,11 @@ fn facts_learned_on_one_branch_do_not_leak() {
         &[],
     );
 }
+
+#[test]
+fn unpacking_a_tuple_result_with_the_wrong_count() {
+    check(
+        "def f(A: Float[np.ndarray, \"4 4\"]):\n    U, S = np.linalg.svd(A)\n    a, *rest = A\n",
+        &["4:12 shape-error: too many values to unpack (expected 2, got 3)"],
+    );
+}

@@ -24,6 +24,8 @@ const MAX_LOOP_PASSES: u32 = 4;
 const MAX_CALL_DEPTH: u32 = 4;
 /// Total statement visits per module (bounds the cost of loops and calls).
 const EFFORT: u64 = 2_000_000;
+/// Longest array we unpack row by row.
+const MAX_UNPACK: i64 = 256;
 /// Remembered call results per function.
 const MAX_MEMO_PER_FUNCTION: usize = 16;
 
@@ -642,19 +644,14 @@ impl<'m> Walker<'m> {
                 } else {
                     value
                 };
-                let parts = self.unpack(f, &value, elts.len(), target.range());
-                let star = elts.iter().position(|e| matches!(e, Expr::Starred(_)));
-                match (parts, star) {
-                    (Some(parts), None) => {
-                        for (t, v) in elts.iter().zip(parts) {
-                            self.assign(f, t, v, None);
-                        }
-                    }
-                    _ => {
-                        for t in elts {
-                            self.assign(f, t, Value::Unknown, None);
-                        }
-                    }
+                let at = source.map_or(target.range(), Ranged::range);
+                let parts = self.unpack(f, &value, elts, at);
+                for (t, v) in elts.iter().zip(parts) {
+                    let t = match t {
+                        Expr::Starred(s) => &*s.value,
+                        t => t,
+                    };
+                    self.assign(f, t, v, None);
                 }
             }
             Expr::Starred(s) => self.assign(f, &s.value, Value::Unknown, None),
@@ -708,36 +705,83 @@ impl<'m> Walker<'m> {
         }
     }
 
-    /// The values of `n` targets unpacked from `value`, when known.
+    /// The values unpacked from `value` into `targets` (at most one starred, which gets a
+    /// list); unknown where not known. Unpacking a known number of items into the wrong
+    /// number of targets is NumPy's/Python's `ValueError`.
     fn unpack(
         &mut self,
         f: &mut Frame,
         value: &Value,
-        n: usize,
+        targets: &[Expr],
         range: TextRange,
-    ) -> Option<Vec<Value>> {
-        match value {
-            Value::Tuple(items) | Value::List(items) if items.len() == n => Some(items.clone()),
-            Value::Array(a) if !a.is_scalar => {
+    ) -> Vec<Value> {
+        let n = targets.len();
+        let unknown = vec![Value::Unknown; n];
+        let star = targets.iter().position(|e| matches!(e, Expr::Starred(_)));
+        let items = match value {
+            Value::Tuple(items) | Value::List(items) => items.clone(),
+            Value::Array(a) if !a.is_scalar && a.shape.rank().is_some_and(|r| r > 0) => {
+                let a = a.clone();
                 let first = a
                     .shape
                     .dims()
                     .and_then(|d| d.first())
                     .and_then(|d| d.as_lit());
-                if first != Some(n as i64) {
-                    return None;
-                }
-                let a = a.clone();
-                Some(
-                    (0..n)
+                match first {
+                    Some(m) if (0..=MAX_UNPACK).contains(&m) => (0..m)
                         .map(|i| {
-                            let idx = Value::Int(Some(super::dim::DimExpr::lit(i as i64)));
+                            let idx = Value::Int(Some(super::dim::DimExpr::lit(i)));
                             self.model(f, range, |ctx| numpy::subscript(ctx, &a, &idx))
                         })
                         .collect(),
-                )
+                    // Unknown length: every plain target gets a row.
+                    _ if star.is_none() => {
+                        let idx = Value::Int(None);
+                        let row = self.model(f, range, |ctx| numpy::subscript(ctx, &a, &idx));
+                        return vec![row; n];
+                    }
+                    _ => return unknown,
+                }
             }
-            _ => None,
+            _ => return unknown,
+        };
+        let fits = match star {
+            None => items.len() == n,
+            Some(_) => items.len() + 1 >= n,
+        };
+        if !fits {
+            let message = if items.len() > n {
+                format!(
+                    "too many values to unpack (expected {n}, got {})",
+                    items.len()
+                )
+            } else {
+                format!(
+                    "not enough values to unpack (expected {n}, got {})",
+                    items.len()
+                )
+            };
+            self.record_finding(
+                f,
+                Finding::ShapeError {
+                    range,
+                    error: numpy::ShapeError {
+                        kind: numpy::ShapeErrorKind::Other,
+                        message,
+                    },
+                },
+            );
+            return unknown;
+        }
+        match star {
+            None => items,
+            Some(s) => {
+                let tail = n - s - 1;
+                let mut out: Vec<Value> = items[..s].to_vec();
+                out.push(Value::List(items[s..items.len() - tail].to_vec()));
+                out.extend_from_slice(&items[items.len() - tail..]);
+                out
+            }
         }
     }
 
