@@ -33,7 +33,24 @@ fn check(name: &str, files: &[(&str, &str)], args: &[&str], expected: &str) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    similar_asserts(expected, &actual);
+    similar_asserts(expected, &without_line_numbers(&actual));
+}
+
+/// Panic locations (`src/cli/check.rs:443`) move with every edit; tests see `:LINE`.
+fn without_line_numbers(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(".rs:") {
+        out.push_str(&rest[..at + 4]);
+        rest = &rest[at + 4..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str("LINE");
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn similar_asserts(expected: &str, actual: &str) {
@@ -183,7 +200,7 @@ fn config_errors_are_usage_errors() {
         "config_unknown_key",
         &[("pyproject.toml", "[tool.overt]\nselct = [\"OVT1\"]\n"), ("a.py", CLEAN)],
         &[],
-        "exit: 2\n--- stdout\n--- stderr\nerror: pyproject.toml: [tool.overt]: unknown field `selct`, expected one of `select`, `extend-select`, `ignore`, `numpy-version`, `exclude`\n",
+        "exit: 2\n--- stdout\n--- stderr\nerror: pyproject.toml: [tool.overt]: unknown field `selct`, expected one of `select`, `extend-select`, `ignore`, `numpy-version`, `exclude`, `extend-exclude`\n",
     );
     check(
         "config_bad_version",
@@ -286,5 +303,51 @@ fn noqa_never_hides_syntax_errors() {
         &[("a.py", "import numpy as np\nx = (1,  # noqa\n")],
         &["--output-format", "concise"],
         "exit: 1\n--- stdout\n./a.py:3:1: E999 syntax error: unexpected EOF while parsing\n--- stderr\nFound 1 error.\n",
+    );
+}
+
+#[test]
+fn default_excludes_apply_below_the_given_paths() {
+    let files = [
+        ("venv/lib/a.py", BROKEN),
+        ("build/b.py", BROKEN),
+        ("src/c.py", CLEAN),
+    ];
+    check(
+        "default_exclude",
+        &files,
+        &[],
+        "exit: 0\n--- stdout\n--- stderr\nAll checks passed!\n",
+    );
+    check(
+        "default_exclude_root",
+        &files,
+        &["--output-format", "concise", "build"],
+        "exit: 1
+--- stdout
+build/b.py:3:1: E999 syntax error: Expected `,`, found name
+build/b.py:4:1: E999 syntax error: unexpected EOF while parsing
+--- stderr
+Found 2 errors.
+",
+    );
+}
+
+#[test]
+fn a_panic_on_one_file_is_an_internal_error_and_the_run_goes_on() {
+    let panicking = "import numpy as np\n# overt-debug: panic here\n";
+    check(
+        "panic",
+        &[("a.py", panicking), ("b.py", BROKEN)],
+        &["--output-format", "concise"],
+        "exit: 2
+--- stdout
+./a.py:1:1: E900 internal error: overt panicked on this file: requested by the source (debug builds only) at src/cli/check.rs:LINE
+./b.py:3:1: E999 syntax error: Expected `,`, found name
+./b.py:4:1: E999 syntax error: unexpected EOF while parsing
+--- stderr
+Found 3 errors.
+overt failed internally on 1 file; please report it (code E900).
+",
     );
 }

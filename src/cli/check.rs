@@ -57,10 +57,27 @@ struct Config {
     #[serde(default)]
     ignore: Vec<String>,
     numpy_version: Option<u8>,
-    /// Gitignore-style patterns, relative to the pyproject.toml's directory.
+    /// Gitignore-style patterns, relative to the pyproject.toml's directory; replaces
+    /// [`DEFAULT_EXCLUDE`].
+    exclude: Option<Vec<String>>,
+    /// Patterns excluded in addition to `exclude`.
     #[serde(default)]
-    exclude: Vec<String>,
+    extend_exclude: Vec<String>,
 }
+
+/// Directories never walked into unless `exclude` is set (as in ruff; hidden directories
+/// such as `.git` and `.venv` are skipped anyway). Paths given on the command line are
+/// always checked.
+const DEFAULT_EXCLUDE: &[&str] = &[
+    "__pypackages__/",
+    "_build/",
+    "buck-out/",
+    "build/",
+    "dist/",
+    "node_modules/",
+    "site-packages/",
+    "venv/",
+];
 
 /// Settings for the files under one configuration root.
 struct Resolved {
@@ -273,7 +290,11 @@ fn resolve(
         .and_then(Path::parent)
         .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     let mut builder = GitignoreBuilder::new(&root);
-    for pattern in &config.exclude {
+    let patterns: Vec<String> = match config.exclude {
+        Some(patterns) => patterns,
+        None => DEFAULT_EXCLUDE.iter().map(|p| p.to_string()).collect(),
+    };
+    for pattern in patterns.iter().chain(&config.extend_exclude) {
         builder
             .add_line(None, pattern)
             .map_err(|e| format!("exclude pattern `{pattern}`: {e}"))?;
@@ -415,8 +436,14 @@ fn check_file(path: &Path, settings: &Settings) -> FileResult {
         Ok(s) => Arc::from(s),
         Err(e) => Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
     };
-    let diagnostics = match panic::catch_unwind(AssertUnwindSafe(|| lint::check(&source, settings)))
-    {
+    let diagnostics = match panic::catch_unwind(AssertUnwindSafe(|| {
+        // Lets the tests exercise this last line of defence; debug builds only.
+        #[cfg(debug_assertions)]
+        if source.contains("overt-debug: panic here") {
+            panic!("requested by the source (debug builds only)");
+        }
+        lint::check(&source, settings)
+    })) {
         Ok(d) => d,
         Err(_) => {
             let what = LAST_PANIC
