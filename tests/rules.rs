@@ -104,7 +104,6 @@ fn fired(source: &str) -> Vec<&'static str> {
 }
 
 #[test]
-#[ignore = "needs the shape engine: enable when `shapes::analyze` lands"]
 fn examples_fire_as_documented() {
     let mut failures = Vec::new();
     for d in catalogue()

@@ -119,9 +119,10 @@ pub(crate) fn reshape(ctx: &mut Ctx, a: &ArrayValue, shape: &Value) -> Outcome {
         } else {
             format!("({})", shown.join(","))
         };
-        value_error(format!(
-            "cannot reshape array of size {total} into shape {shown}"
-        ))
+        error(ShapeError {
+            kind: ShapeErrorKind::Reshape,
+            message: format!("cannot reshape array of size {total} into shape {shown}"),
+        })
     };
     match infer_at {
         None => {

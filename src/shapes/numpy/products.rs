@@ -354,12 +354,13 @@ pub(crate) fn einsum(ctx: &mut Ctx, args: &Args) -> Outcome {
                 Some((_, prev)) => match super::broadcast::broadcast_dim(ctx.facts, prev, d) {
                     Ok(m) => *prev = m,
                     Err(()) => {
+                        // A contraction error for the user (OVT307), though labels broadcast.
                         return err(
-                            ShapeErrorKind::Broadcast,
+                            ShapeErrorKind::Matmul,
                             format!(
                             "einsum: operands disagree on the size of label '{c}' ({prev} != {d})"
                         ),
-                        )
+                        );
                     }
                 },
                 None => sizes.push((*c, d.clone())),
