@@ -146,6 +146,9 @@ pub(crate) fn to_array(v: &Value) -> Option<ArrayValue> {
     }
 }
 
+/// NumPy's limit on the number of axes.
+pub(crate) const MAX_DIMS: i64 = 64;
+
 /// A shape argument (`3`, `(2, n)`, `[2, 3]`): the axis sizes, `Unknown` for unknown
 /// entries; `None` when even the length is unknown. Negative literals raise.
 pub(crate) fn shape_of(v: &Value) -> Result<Option<Vec<Dim>>, ShapeError> {
@@ -154,7 +157,12 @@ pub(crate) fn shape_of(v: &Value) -> Result<Option<Vec<Dim>>, ShapeError> {
         Value::Tuple(items) | Value::List(items) => items.iter().map(dim_of).collect(),
         Value::Array(a) => match a.shape.dims() {
             Some([]) => vec![Dim::Unknown],
-            Some([n]) => match n.as_lit().and_then(|n| usize::try_from(n).ok()) {
+            // NumPy arrays have at most 64 axes.
+            Some([n]) => match n
+                .as_lit()
+                .filter(|&n| n <= MAX_DIMS)
+                .and_then(|n| usize::try_from(n).ok())
+            {
                 Some(n) => vec![Dim::Unknown; n],
                 None => return Ok(None),
             },

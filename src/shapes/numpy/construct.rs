@@ -46,7 +46,11 @@ pub(crate) fn array_fn(args: &Args) -> Outcome {
     };
     a.dtype = dtype_or(args, 1, a.dtype);
     a.is_scalar = false;
-    if let (Some(n), Shape::Ranked(dims)) = (args.kw("ndmin").and_then(lit_of), &mut a.shape) {
+    let ndmin = args.kw("ndmin").and_then(lit_of);
+    if ndmin.is_some_and(|n| n > super::args::MAX_DIMS) {
+        return unknown_array();
+    }
+    if let (Some(n), Shape::Ranked(dims)) = (ndmin, &mut a.shape) {
         while (dims.len() as i64) < n {
             dims.insert(0, Dim::lit(1));
         }
@@ -186,17 +190,17 @@ fn max0(e: DimExpr) -> Option<DimExpr> {
     }
 }
 
-/// `max(0, ceil(span / step))` for a literal step.
+/// `max(0, ceil(span / step))` for a literal step (in i128: literals may be huge).
 fn ceil_div(span: &DimExpr, step: i64) -> Option<DimExpr> {
-    let s = span.as_lit();
-    match (s, step) {
+    match (span.as_lit(), step) {
         (Some(s), k) => {
+            let (s, k) = (i128::from(s), i128::from(k));
             let q = if k > 0 {
                 (s + k - 1).div_euclid(k)
             } else {
-                (-s + (-k) - 1).div_euclid(-k)
+                (-s - k - 1).div_euclid(-k)
             };
-            Some(DimExpr::lit(q.max(0)))
+            i64::try_from(q.max(0)).ok().map(DimExpr::lit)
         }
         (None, 1) => max0(span.clone()),
         _ => None,
@@ -300,21 +304,14 @@ pub(crate) fn diag(args: &Args) -> Outcome {
         [n] => {
             let d = n
                 .expr()
-                .and_then(|n| n.checked_add(&DimExpr::lit(k.abs())))
+                .and_then(|n| n.checked_add(&DimExpr::lit(k.checked_abs()?)))
                 .map_or(Dim::Unknown, Dim::Known);
             array(Shape::Ranked(vec![d.clone(), d]), v.dtype)
         }
-        [m, n] => {
-            let len = match (m.as_lit(), n.as_lit()) {
-                (Some(m), Some(n)) => {
-                    let l = if k >= 0 { m.min(n - k) } else { (m + k).min(n) };
-                    Dim::lit(l.max(0))
-                }
-                _ if k == 0 && m == n => m.clone(),
-                _ => Dim::Unknown,
-            };
-            array(Shape::Ranked(vec![len]), v.dtype)
-        }
+        [m, n] => array(
+            Shape::Ranked(vec![super::manip::diagonal_len(m, n, k)]),
+            v.dtype,
+        ),
         _ => error(ShapeError {
             kind: ShapeErrorKind::Other,
             message: "Input must be 1- or 2-d.".into(),

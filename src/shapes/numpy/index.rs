@@ -356,7 +356,9 @@ fn slice_len_expr(
         return None;
     }
     match span.as_lit() {
-        Some(s) => Some(DimExpr::lit((s + step - 1) / step)),
+        Some(s) => i64::try_from((i128::from(s) + i128::from(step) - 1) / i128::from(step))
+            .ok()
+            .map(DimExpr::lit),
         None if step == 1 => Some(span),
         None => None,
     }

@@ -126,31 +126,38 @@ pub(crate) fn reshape(ctx: &mut Ctx, a: &ArrayValue, shape: &Value) -> Outcome {
     };
     match infer_at {
         None => {
-            if fully_literal
-                && num.as_ref().and_then(DimExpr::as_lit) != den.as_ref().and_then(DimExpr::as_lit)
-            {
-                return mismatch();
+            if let (true, Some(n), Some(d)) = (
+                fully_literal,
+                num.as_ref().and_then(DimExpr::as_lit),
+                den.as_ref().and_then(DimExpr::as_lit),
+            ) {
+                if n != d {
+                    return mismatch();
+                }
             }
         }
         Some(at) => {
+            // A definite error needs both sizes as literals (not an overflowed product).
+            if let (true, Some(n), Some(d)) = (
+                fully_literal,
+                num.as_ref().and_then(DimExpr::as_lit),
+                den.as_ref().and_then(DimExpr::as_lit),
+            ) {
+                if d == 0 || n.checked_rem(d) != Some(0) {
+                    return mismatch();
+                }
+            }
             let inferred = match (num, den) {
                 (Some(n), Some(d)) => match d.as_lit() {
-                    Some(0) => {
-                        if fully_literal {
-                            return mismatch();
-                        }
-                        None
-                    }
+                    Some(0) => None,
                     Some(k) => divide(&n, k),
                     None if n == d => Some(DimExpr::lit(1)),
                     None => None,
                 },
                 _ => None,
             };
-            match inferred {
-                Some(e) => target[at] = Dim::Known(e),
-                None if fully_literal => return mismatch(),
-                None => {}
+            if let Some(e) = inferred {
+                target[at] = Dim::Known(e);
             }
         }
     }
@@ -159,13 +166,14 @@ pub(crate) fn reshape(ctx: &mut Ctx, a: &ArrayValue, shape: &Value) -> Outcome {
 
 /// `e / k` when every coefficient divides exactly.
 fn divide(e: &DimExpr, k: i64) -> Option<DimExpr> {
-    if k == 0 || e.constant % k != 0 || e.terms.iter().any(|(_, c)| c % k != 0) {
-        return None;
-    }
-    Some(DimExpr {
-        constant: e.constant / k,
-        terms: e.terms.iter().map(|(s, c)| (s.clone(), c / k)).collect(),
-    })
+    let exact = |c: i64| (c.checked_rem(k)? == 0).then(|| c.checked_div(k)).flatten();
+    let constant = exact(e.constant)?;
+    let terms = e
+        .terms
+        .iter()
+        .map(|(s, c)| exact(*c).map(|c| (s.clone(), c)))
+        .collect::<Option<Vec<_>>>()?;
+    Some(DimExpr { constant, terms })
 }
 
 /// `np.reshape(a, shape)`.
@@ -916,6 +924,9 @@ pub(crate) fn broadcast_all(ctx: &mut Ctx, args: &Args) -> Outcome {
     }
 }
 
+/// The most pieces a split is modelled for (a list of that many values).
+const MAX_PIECES: i64 = 1 << 12;
+
 /// Which splitting function: `split` (equal parts or indices), `array_split` (never fails
 /// on divisibility), and the axis-fixed `hsplit`/`vsplit`/`dsplit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -978,7 +989,8 @@ pub(crate) fn split(ctx: &mut Ctx, args: &Args, kind: SplitKind) -> Outcome {
             out
         }
         Some(v) => {
-            let Some(k) = lit_of(v).filter(|&k| k > 0) else {
+            // Very many pieces are not worth modelling one by one.
+            let Some(k) = lit_of(v).filter(|&k| k > 0 && k <= MAX_PIECES) else {
                 return Outcome::unknown();
             };
             match (n.as_lit(), kind) {
@@ -1019,7 +1031,11 @@ pub(crate) fn unstack(args: &Args) -> Outcome {
         Ok(a) => a,
         Err(e) => return error(e),
     };
-    let Some(k) = dims[ax].as_lit().and_then(|k| usize::try_from(k).ok()) else {
+    let Some(k) = dims[ax]
+        .as_lit()
+        .filter(|&k| k <= MAX_PIECES)
+        .and_then(|k| usize::try_from(k).ok())
+    else {
         return Outcome::unknown();
     };
     let mut rest = dims.to_vec();
@@ -1126,11 +1142,12 @@ pub(crate) fn append(ctx: &mut Ctx, args: &Args) -> Outcome {
 }
 
 /// The length of the `offset` diagonal of an `(m, n)` matrix.
-fn diagonal_len(m: &Dim, n: &Dim, k: i64) -> Dim {
+pub(crate) fn diagonal_len(m: &Dim, n: &Dim, k: i64) -> Dim {
     match (m.as_lit(), n.as_lit()) {
         (Some(m), Some(n)) => {
+            let (m, n, k) = (i128::from(m), i128::from(n), i128::from(k));
             let l = if k >= 0 { m.min(n - k) } else { (m + k).min(n) };
-            Dim::lit(l.max(0))
+            i64::try_from(l.max(0)).map_or(Dim::Unknown, Dim::lit)
         }
         _ if k == 0 && m == n => m.clone(),
         _ => Dim::Unknown,

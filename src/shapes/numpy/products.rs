@@ -222,7 +222,8 @@ pub(crate) fn tensordot(ctx: &mut Ctx, args: &Args) -> Outcome {
     let (axes_a, axes_b): (Vec<i64>, Vec<i64>) = match args.get(2, "axes") {
         None => tensordot_n(2, &da),
         Some(Value::Int(Some(e))) => match e.as_lit() {
-            Some(n) if n >= 0 => tensordot_n(n, &da),
+            Some(n) if n >= 0 && n as usize <= da.len().min(db.len()) => tensordot_n(n, &da),
+            Some(_) => return err(ShapeErrorKind::Matmul, "shape-mismatch for sum".into()),
             _ => return unknown_array(),
         },
         Some(Value::Tuple(pair) | Value::List(pair)) if pair.len() == 2 => {

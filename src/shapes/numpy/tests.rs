@@ -962,3 +962,32 @@ fn promotion_matches_numpy() {
     }
     assert_eq!(checked, 14 * 14);
 }
+
+/// Extreme literals must neither panic (overflow) nor allocate without bound.
+#[test]
+fn extreme_literals_are_safe() {
+    check("np.zeros(np.arange(1000000000))", "float64[...]");
+    check("np.diag(z(3), -9223372036854775807 - 1)", "float64[?, ?]");
+    check("np.diag(z(3,4), -9223372036854775807)", "float64[0]");
+    check(
+        "np.tensordot(z(2,3), z(3,2), axes=1000000000000000000)",
+        "ValueError: shape-mismatch for sum",
+    );
+    check("np.array([1], ndmin=1000000000000000000)", "?[...]");
+    check("np.split(z(6), 1000000000)", "unknown");
+    check("np.unstack(z(1000000000, 2))", "unknown");
+    check(
+        "z(9223372036854775807)[::9223372036854775807]",
+        "float64[1]",
+    );
+    check(
+        "np.arange(-9223372036854775807, 9223372036854775807, 2)",
+        "int64[?]",
+    );
+    check(
+        "np.arange(0, 9223372036854775807, -9223372036854775807)",
+        "int64[0]",
+    );
+    check("z(4611686018427387904, 4).reshape(-1)", "float64[?]");
+    check("z(4611686018427387904, 4).reshape(2, 3)", "float64[2, 3]");
+}
