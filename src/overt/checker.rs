@@ -40,6 +40,7 @@ pub fn check(file: &ast::SourceFile) -> (Option<CheckedProgram>, Vec<Diagnostic>
         },
         errors: Vec::new(),
         functions: HashMap::new(),
+        poisoned_functions: Vec::new(),
     };
     let mut scope = Scope::default();
     let mut saw_output = false;
@@ -70,6 +71,7 @@ pub fn check(file: &ast::SourceFile) -> (Option<CheckedProgram>, Vec<Diagnostic>
                                 checker.prog.outputs.push(*id);
                             }
                         }
+                        Some((Symbol::Poisoned, _)) => {}
                         _ => checker.error(
                             "overt::unknown-name",
                             name.range,
@@ -109,6 +111,8 @@ pub fn check(file: &ast::SourceFile) -> (Option<CheckedProgram>, Vec<Diagnostic>
 enum Symbol {
     Array(ArrayId),
     Size(SizeVarId),
+    /// A name whose declaration failed to check: uses of it report nothing more.
+    Poisoned,
 }
 
 #[derive(Default)]
@@ -150,6 +154,7 @@ struct Checker {
     prog: CheckedProgram,
     errors: Vec<Diagnostic>,
     functions: HashMap<String, FunctionId>,
+    poisoned_functions: Vec<String>,
 }
 
 const CAST_NAMES: [&str; 4] = ["bool", "i64", "f32", "f64"];
@@ -229,6 +234,7 @@ impl Checker {
             SizeExprKind::Int(i) => Size::Const(*i),
             SizeExprKind::Var(id) => match scope.symbols.get(&id.name) {
                 Some((Symbol::Size(v), _)) => Size::Var(*v),
+                Some((Symbol::Poisoned, _)) => return None,
                 Some((Symbol::Array(_), _)) => {
                     self.error(
                         "overt::unknown-name",
@@ -297,6 +303,8 @@ impl Checker {
         if !self.declare_free(scope, &d.name) {
             return;
         }
+        // Poisoned until it checks, so a bad declaration is reported once.
+        scope.insert(&d.name, Symbol::Poisoned);
         let next = ArrayId(self.prog.arrays.len());
         let Some(shape) = self.bind_type_dims(&d.ty, scope, &|axis| SizeOrigin::Input {
             array: next,
@@ -319,6 +327,8 @@ impl Checker {
         if !self.declare_free(global, &f.name) {
             return;
         }
+        // Poisoned until it checks, so calls of a bad function are not reported again.
+        self.poisoned_functions.push(f.name.name.clone());
         let fid = FunctionId(self.prog.functions.len());
         let mut scope = Scope::default();
         let first_size = self.prog.size_vars.len();
@@ -409,10 +419,27 @@ impl Checker {
                 range: f.range,
             });
             self.functions.insert(f.name.name.clone(), fid);
+            self.poisoned_functions.retain(|n| n != &f.name.name);
         }
     }
 
+    /// Checks a definition; when it fails, its name is poisoned so that later uses do
+    /// not repeat the error.
     fn definition(
+        &mut self,
+        d: &ast::Definition,
+        scope: &mut Scope,
+        function: Option<FunctionId>,
+    ) -> Option<Definition> {
+        let fresh = !scope.symbols.contains_key(&d.target.name);
+        let checked = self.definition_unpoisoned(d, scope, function);
+        if checked.is_none() && fresh && !scope.symbols.contains_key(&d.target.name) {
+            scope.insert(&d.target, Symbol::Poisoned);
+        }
+        checked
+    }
+
+    fn definition_unpoisoned(
         &mut self,
         d: &ast::Definition,
         scope: &mut Scope,
@@ -784,6 +811,7 @@ impl Checker {
                 }
                 match scope.symbols.get(&id.name) {
                     Some((Symbol::Size(v), _)) => make(ExprKind::SizeVar(*v), Dtype::I64, vec![]),
+                    Some((Symbol::Poisoned, _)) => None,
                     Some((Symbol::Array(a), _)) => {
                         let arr = self.prog.array(*a);
                         if arr.shape.is_empty() {
@@ -922,6 +950,7 @@ impl Checker {
     ) -> Option<Expr> {
         let array = match scope.symbols.get(&base.name) {
             Some((Symbol::Array(a), _)) => *a,
+            Some((Symbol::Poisoned, _)) => return None,
             Some((Symbol::Size(_), _)) => {
                 self.error(
                     "overt::rank",
@@ -972,6 +1001,23 @@ impl Checker {
                         ok = false;
                         continue;
                     };
+                    if let ExprKind::SizeVar(v) = ix.kind {
+                        if Size::Var(v).same_as(dim) {
+                            let name = &self.prog.size_var(v).name;
+                            let msg = format!(
+                                "`{name}` is the size of this axis, so as an index it is out of bounds"
+                            );
+                            self.push(
+                                Diagnostic::new("overt::free-index", Severity::Error, ix.range, msg)
+                                    .with_help(format!(
+                                        "to range over the axis, use an index variable with a name of its own \
+                                         and reduce it (`sum(... for {name}2)`) or put it on the left"
+                                    )),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                    }
                     let ix = match self.coerce(ix, Dtype::I64) {
                         Ok(ix) => ix,
                         Err(ix) => {
@@ -1127,15 +1173,23 @@ impl Checker {
     }
 
     fn dtype_mismatch(&mut self, what: &str, args: &[Expr], r: TextRange) {
-        let mut d = Diagnostic::new(
+        let Some(first) = args.first() else { return };
+        let other = args
+            .iter()
+            .find(|a| a.dtype != first.dtype)
+            .unwrap_or(first);
+        let d = Diagnostic::new(
             "overt::dtype",
             Severity::Error,
-            r,
-            format!("{what}: operands have different dtypes"),
-        );
-        for a in args {
-            d = d.with_label(a.range, a.dtype.name());
-        }
+            other.range,
+            format!(
+                "{what} needs operands of one dtype, found {} and {}",
+                first.dtype, other.dtype
+            ),
+        )
+        .with_label(first.range, format!("this is {}", first.dtype))
+        .with_label(other.range, format!("this is {}", other.dtype));
+        let _ = r;
         self.push(d.with_help("Overt never promotes: cast explicitly, e.g. `f64(x)`"));
     }
 
@@ -1152,18 +1206,21 @@ impl Checker {
                     let same = s.shape.len() == a.shape.len()
                         && s.shape.iter().zip(&a.shape).all(|(x, y)| x.same_as(y));
                     if !same {
+                        let _ = r;
                         let d = Diagnostic::new(
                             "overt::shape",
                             Severity::Error,
-                            r,
+                            a.range,
                             format!(
                                 "{what}: positional shapes {} and {} differ",
                                 self.show_shape(&s.shape),
                                 self.show_shape(&a.shape)
                             ),
                         )
-                        .with_label(s.range, self.show_shape(&s.shape))
-                        .with_label(a.range, self.show_shape(&a.shape))
+                        .with_label(
+                            s.range,
+                            format!("positional shape {}", self.show_shape(&s.shape)),
+                        )
                         .with_help("Overt does not broadcast: name the axes with index variables");
                         self.push(d);
                         return None;
@@ -1301,6 +1358,9 @@ impl Checker {
         bound: &Bound,
     ) -> Option<Expr> {
         let name = func.name.as_str();
+        if self.poisoned_functions.iter().any(|n| n == name) {
+            return None;
+        }
         if ReduceOp::from_name(name).is_some() && Builtin::from_name(name).is_none() {
             self.push(
                 Diagnostic::new(
@@ -1476,14 +1536,14 @@ impl Checker {
                                     self.show(dim)
                                 );
                                 let (prev_range, prev_s) = (*prev_range, self.show(prev));
-                                let d =
-                                    Diagnostic::new("overt::signature", Severity::Error, r, msg)
-                                        .with_label(prev_range, format!("{c} = {prev_s}"))
-                                        .with_label(a.range, format!("{c} = {}", self.show(dim)))
-                                        .with_help(format!(
-                                            "signature: {}",
-                                            signatures.join(" or ")
-                                        ));
+                                let d = Diagnostic::new(
+                                    "overt::signature",
+                                    Severity::Error,
+                                    a.range,
+                                    msg,
+                                )
+                                .with_label(prev_range, format!("{c} = {prev_s} here"))
+                                .with_help(format!("signature: {}", signatures.join(" or ")));
                                 self.push(d);
                                 return None;
                             }
@@ -1498,15 +1558,17 @@ impl Checker {
                     .collect(),
             );
         }
-        let mut d = Diagnostic::new(
+        let ranks: Vec<String> = args.iter().map(|a| a.shape.len().to_string()).collect();
+        let d = Diagnostic::new(
             "overt::signature",
             Severity::Error,
             r,
-            format!("no signature of `{}` takes these ranks", info.name),
+            format!(
+                "no signature of `{}` takes arguments of rank {}",
+                info.name,
+                ranks.join(", ")
+            ),
         );
-        for a in args {
-            d = d.with_label(a.range, format!("rank {}", a.shape.len()));
-        }
         self.push(d.with_help(format!(
             "signature: {}; keep the axes a builtin works on whole with `:` and index the others",
             signatures.join(" or ")

@@ -220,13 +220,26 @@ impl Lexer<'_> {
                 b'\n' => {
                     self.pos += 1;
                     self.line_has_code = false;
+                    // Items start in column 0 and continuation lines are indented, so a
+                    // column-0 line ends any unclosed bracket: an error there is reported
+                    // on its own line instead of swallowing the rest of the file.
+                    let next = self.peek(0);
+                    if self.depth > 0
+                        && !matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'#' | b')' | b']' | 0)
+                    {
+                        self.depth = 0;
+                    }
                     if self.depth == 0 {
                         let last_is_line_end = matches!(
                             self.tokens.last().map(|t| &t.kind),
                             None | Some(TokenKind::Newline | TokenKind::Indent | TokenKind::Dedent)
                         );
                         if !last_is_line_end {
-                            self.push(TokenKind::Newline, start);
+                            // Zero-width at the line's end, so errors point at that line.
+                            self.tokens.push(Token {
+                                kind: TokenKind::Newline,
+                                range: range(start, start),
+                            });
                         }
                         at_line_start = true;
                     }

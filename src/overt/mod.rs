@@ -12,6 +12,7 @@ pub mod lexer;
 pub mod parser;
 pub mod printer;
 pub mod program;
+pub mod report;
 pub mod size;
 
 pub use dtype::Dtype;
