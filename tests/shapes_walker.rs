@@ -147,3 +147,13 @@ fn known_tests_decide_branches_in_calls() {
         "5:9 w ?[n, d]\n11:5 r ?[3]\n12:5 c ?[4]\n13:5 u ?[4]",
     );
 }
+
+#[test]
+fn decorators_properties_and_inheritance() {
+    check(
+        &with_header(
+            "from jaxtyping import jaxtyped\nfrom beartype import beartype\n\n@jaxtyped(typechecker=beartype)\ndef double(x: Float[np.ndarray, \"n\"]) -> Float[np.ndarray, \"n\"]:\n    return x\n\nclass Base:\n    def __init__(self, w: Float[np.ndarray, \"a b\"]):\n        self.w = w\n    @property\n    def weight(self):\n        return self.w\n    @staticmethod\n    def ident(v):\n        return v\n\nclass Child(Base):\n    def get(self):\n        return self.w\n\ndef f(v: Float[np.ndarray, \"5\"], m: Float[np.ndarray, \"2 3\"]):\n    y = double(v)\n    c = Child(m)\n    g = c.get()\n    p = c.weight\n    s = c.ident(v)\n",
+        ),
+        "25:5 y ?[5]\n27:5 g ?[2, 3]\n28:5 p ?[2, 3]\n29:5 s ?[5]",
+    );
+}

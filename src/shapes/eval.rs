@@ -221,13 +221,7 @@ impl<'m> Walker<'m> {
                 if let Some((_, v)) = attrs.iter().find(|(k, _)| k == name) {
                     return v.clone();
                 }
-                match self.method_of(*class, name) {
-                    Some(function) => Value::Local(Local::BoundMethod {
-                        function,
-                        recv: Box::new(recv.clone()),
-                    }),
-                    None => Value::Unknown,
-                }
+                self.instance_member(f, *class, recv, name)
             }
             _ => Value::Unknown,
         }

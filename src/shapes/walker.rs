@@ -47,6 +47,8 @@ pub(crate) struct FunctionInfo<'m> {
 
 pub(crate) struct ClassInfo {
     pub methods: HashMap<Name, u32>,
+    /// The single module class it derives from, if any (set when its `class` runs).
+    pub base: Option<u32>,
     /// Attributes `__init__` assigns on `self`, as seen by its own (definition) run.
     pub init_attrs: Option<Vec<(String, Value)>>,
 }
@@ -176,6 +178,7 @@ impl<'m> Walker<'m> {
                     let id = self.classes.len() as u32;
                     self.class_ids.insert(def.range.start(), id);
                     self.classes.push(ClassInfo {
+                        base: None,
                         methods: HashMap::new(),
                         init_attrs: None,
                     });
@@ -397,9 +400,10 @@ impl<'m> Walker<'m> {
                 for d in &def.decorator_list {
                     self.eval(f, &d.expression);
                 }
-                // Decorators may replace the function: only undecorated ones are followed.
+                // Decorators may replace the function: only known transparent ones are
+                // followed.
                 let value = match self.def_ids.get(&def.range.start()) {
-                    Some(&id) if def.decorator_list.is_empty() => Value::Local(Local::Function(id)),
+                    Some(&id) if def_kind(def).is_some() => Value::Local(Local::Function(id)),
                     _ => Value::Unknown,
                 };
                 f.state.set(&def.name.id, value.clone());
@@ -407,9 +411,15 @@ impl<'m> Walker<'m> {
             }
             Stmt::ClassDef(def) => {
                 let value = match self.class_ids.get(&def.range.start()) {
-                    Some(&id) if def.decorator_list.is_empty() && def.arguments.is_none() => {
-                        Value::Local(Local::Class(id))
-                    }
+                    Some(&id) if def.decorator_list.is_empty() => match self.class_base(f, def) {
+                        Ok(base) => {
+                            if let Some(ci) = self.classes.get_mut(id as usize) {
+                                ci.base = base;
+                            }
+                            Value::Local(Local::Class(id))
+                        }
+                        Err(()) => Value::Unknown,
+                    },
                     _ => Value::Unknown,
                 };
                 f.state.set(&def.name.id, value.clone());
@@ -823,9 +833,9 @@ impl<'m> Walker<'m> {
         let def = info.def;
         let class = info.class;
         let mut frame = Frame::new(Some(id), true, State::default());
-        let is_method = class.is_some() && !has_decorator(def, "staticmethod");
+        let kind = def_kind(def);
         let recv = match class {
-            Some(c) if is_method && !has_decorator(def, "classmethod") => {
+            Some(c) if matches!(kind, Some(DefKind::Plain | DefKind::Property)) => {
                 let attrs = if def.name.id.as_str() == "__init__" {
                     Vec::new()
                 } else {
@@ -859,10 +869,7 @@ impl<'m> Walker<'m> {
         {
             return attrs;
         }
-        let init = self
-            .classes
-            .get(c as usize)
-            .and_then(|ci| ci.methods.get("__init__").copied());
+        let init = self.method_of(c, "__init__");
         let attrs = match init {
             Some(fid) if !self.call_stack.contains(&fid) => {
                 self.call_stack.push(fid);
@@ -986,7 +993,12 @@ impl<'m> Walker<'m> {
         let Some(def) = self.functions.get(id as usize).map(|i| i.def) else {
             return Value::Unknown;
         };
-        if def.is_async || !def.decorator_list.is_empty() && !is_plain_method_decorator(def) {
+        if def.is_async
+            || !matches!(
+                def_kind(def),
+                Some(DefKind::Plain | DefKind::Static | DefKind::Property)
+            )
+        {
             return Value::Unknown;
         }
         if contains_yield(&def.body) {
@@ -1082,10 +1094,7 @@ impl<'m> Walker<'m> {
         args: &[(Value, TextRange)],
         kwargs: &[(&str, Value, TextRange)],
     ) -> Value {
-        let init = self
-            .classes
-            .get(class as usize)
-            .and_then(|c| c.methods.get("__init__").copied());
+        let init = self.method_of(class, "__init__");
         let empty = Value::Local(Local::Instance {
             class,
             attrs: Vec::new(),
@@ -1108,10 +1117,64 @@ impl<'m> Walker<'m> {
         Value::Local(Local::Instance { class, attrs })
     }
 
+    /// The method `name` of `class` or of its (single, module-local) base chain.
     pub fn method_of(&self, class: u32, name: &str) -> Option<u32> {
-        self.classes
-            .get(class as usize)
-            .and_then(|c| c.methods.get(name).copied())
+        let mut c = Some(class);
+        for _ in 0..MAX_DEPTH {
+            let info = self.classes.get(c? as usize)?;
+            if let Some(&m) = info.methods.get(name) {
+                return Some(m);
+            }
+            c = info.base;
+        }
+        None
+    }
+
+    /// A class's base: `Ok(None)` for none or `object`, `Ok(Some(c))` for one class of this
+    /// module; `Err` for anything we cannot follow (other bases, metaclasses, several
+    /// bases), since those may add or change methods and attributes.
+    fn class_base(&mut self, f: &mut Frame, def: &'m ast::StmtClassDef) -> Result<Option<u32>, ()> {
+        let Some(args) = &def.arguments else {
+            return Ok(None);
+        };
+        if !args.keywords.is_empty() {
+            return Err(());
+        }
+        match &*args.args {
+            [] => Ok(None),
+            [Expr::Name(n)] if n.id.as_str() == "object" => Ok(None),
+            [base] => match self.eval(f, base) {
+                Value::Local(Local::Class(b)) => Ok(Some(b)),
+                _ => Err(()),
+            },
+            _ => Err(()),
+        }
+    }
+
+    /// What `recv.name` is for an instance of `class`: a bound method, a plain function
+    /// (`staticmethod`), or the value a `property` returns.
+    pub fn instance_member(
+        &mut self,
+        f: &mut Frame,
+        class: u32,
+        recv: &Value,
+        name: &str,
+    ) -> Value {
+        let Some(id) = self.method_of(class, name) else {
+            return Value::Unknown;
+        };
+        let Some(def) = self.functions.get(id as usize).map(|i| i.def) else {
+            return Value::Unknown;
+        };
+        match def_kind(def) {
+            Some(DefKind::Plain) => Value::Local(Local::BoundMethod {
+                function: id,
+                recv: Box::new(recv.clone()),
+            }),
+            Some(DefKind::Static) => Value::Local(Local::Function(id)),
+            Some(DefKind::Property) => self.call_function(f, id, Some(recv.clone()), &[], &[]),
+            Some(DefKind::Class) | None => Value::Unknown,
+        }
     }
 }
 
@@ -1166,16 +1229,40 @@ fn mentions_symbols(v: &Value) -> bool {
     }
 }
 
-fn has_decorator(def: &ast::StmtFunctionDef, name: &str) -> bool {
-    def.decorator_list
-        .iter()
-        .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == name))
+/// How a `def` behaves once its decorators apply, when we can follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DefKind {
+    Plain,
+    Static,
+    Class,
+    Property,
 }
 
-fn is_plain_method_decorator(def: &ast::StmtFunctionDef) -> bool {
-    def.decorator_list
-        .iter()
-        .all(|d| matches!(&d.expression, Expr::Name(n) if matches!(n.id.as_str(), "staticmethod")))
+/// `None` when a decorator may replace the function with something else. Type checkers
+/// (`@jaxtyped(typechecker=...)`, `@beartype`), JIT compilers and caches keep what the
+/// function computes.
+pub(crate) fn def_kind(def: &ast::StmtFunctionDef) -> Option<DefKind> {
+    let mut kind = DefKind::Plain;
+    for d in &def.decorator_list {
+        let head = match &d.expression {
+            Expr::Call(c) => &*c.func,
+            e => e,
+        };
+        let name = match head {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.id.as_str(),
+            _ => return None,
+        };
+        match name {
+            "jaxtyped" | "beartype" | "typechecked" | "njit" | "jit" | "cache" | "lru_cache"
+            | "override" | "final" => {}
+            "staticmethod" => kind = DefKind::Static,
+            "classmethod" => kind = DefKind::Class,
+            "property" | "cached_property" => kind = DefKind::Property,
+            _ => return None,
+        }
+    }
+    Some(kind)
 }
 
 fn contains_yield(body: &[Stmt]) -> bool {
