@@ -10,7 +10,7 @@ assignment here".
 Usage: differential.py [--allow-errors] FILE.py...
 
 Prints one JSON object ``{"numpy": VERSION, "files": {FILE: RESULT}}`` where RESULT is
-``{"records": [...], "errors": [...]}``:
+``{"records": [...], "errors": [...], "executed": [...]}``:
 
 - a record is ``{"line", "column", "name", "kind", "shape", "dtype"}`` (line and column
   1-based, the column of the target name, as in ``overt shapes --format json``); ``kind`` is
@@ -19,6 +19,8 @@ Prints one JSON object ``{"numpy": VERSION, "files": {FILE: RESULT}}`` where RES
   record per distinct observation.
 - an error is ``{"line", "end_line", "type", "message"}`` for a top-level statement that
   raised.
+- ``executed`` lists the line numbers of the file that ran (a line tracer on the file's
+  own frames), so a caller can tell dead code from code NumPy ran without raising.
 
 Instrumentation: the module's AST is rewritten so that every ``=``, annotated ``=``,
 augmented ``op=`` and ``for`` target that binds a name is followed by a call recording the
@@ -148,7 +150,31 @@ def run_file(path, allow_errors):
 
     namespace = {"__name__": "__main__", "__file__": path, RECORDER: recorder}
     errors = []
+    executed = set()
+
+    def trace_lines(frame, event, arg):
+        if event == "line":
+            executed.add(frame.f_lineno)
+        return trace_lines
+
+    def trace_calls(frame, event, arg):
+        # Only frames of this fixture: NumPy's own Python code stays untraced (fast).
+        if frame.f_code.co_filename == path:
+            executed.add(frame.f_lineno)
+            return trace_lines
+        return None
+
     instrument = Instrument()
+    sys.settrace(trace_calls)
+    try:
+        run_statements(module, path, namespace, instrument, errors, allow_errors)
+    finally:
+        sys.settrace(None)
+    records.sort(key=lambda r: (r["line"], r["column"]))
+    return {"records": records, "errors": errors, "executed": sorted(executed)}
+
+
+def run_statements(module, path, namespace, instrument, errors, allow_errors):
     for statement in module.body:
         body = instrument.visit_body([statement])
         piece = ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))
@@ -170,8 +196,6 @@ def run_file(path, allow_errors):
                 traceback.print_exc(file=sys.stderr)
                 sys.exit(1)
             errors.append(entry)
-    records.sort(key=lambda r: (r["line"], r["column"]))
-    return {"records": records, "errors": errors}
 
 
 def main(argv):

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 
 use oracle::{
     compare_file, disagreement_table, fixture_files, publish, read_markers, run_numpy,
-    run_overt_shapes, Disagreement, FileComparison, Markers, NumpyRecord, NumpyRun, OvertDim,
-    OvertRecord,
+    run_overt_check, run_overt_shapes, Disagreement, FileComparison, Markers, NumpyRecord,
+    NumpyRun, OvertDim, OvertRecord,
 };
 
 const MIN_COVERAGE: f64 = 0.95;
@@ -163,6 +163,39 @@ fn overt_agrees_with_numpy_on_flow() {
     );
 }
 
+/// Code NumPy runs without raising must not get a definite error (severity `error`) from
+/// `overt check`: such a diagnostic claims NumPy would raise or compute garbage there.
+#[test]
+fn no_definite_errors_where_numpy_runs() {
+    let mut files = fixture_files("fixtures/differential");
+    files.extend(fixture_files("fixtures/differential/flow"));
+    files.extend(fixture_files("fixtures/seed"));
+    let (_, runs) = run_numpy(&files, true);
+    let mut false_errors = Vec::new();
+    for file in &files {
+        let Some(numpy) = runs.get(file) else {
+            false_errors.push(format!("{file}: the NumPy oracle returned nothing"));
+            continue;
+        };
+        match run_overt_check(file) {
+            Ok(diagnostics) => false_errors.extend(
+                diagnostics
+                    .iter()
+                    .filter(|d| d.severity == "error" && numpy.ran_cleanly(d.line))
+                    .map(|d| format!("{file}:{} {} {}", d.line, d.code, d.message)),
+            ),
+            Err(error) => false_errors.push(error),
+        }
+    }
+    let report = format!(
+        "definite errors on lines NumPy ran without raising: {}\n{}\n",
+        false_errors.len(),
+        false_errors.join("\n")
+    );
+    publish("false-errors.txt", &report);
+    assert!(false_errors.is_empty(), "{report}");
+}
+
 /// The comparison itself must be able to fail: feed it wrong claims and check each is
 /// caught, and that honest unknowns are not.
 #[test]
@@ -186,6 +219,7 @@ fn the_comparison_catches_wrong_claims() {
             numpy_record(6, "f", "scalar", Some(vec![]), Some("float32")),
         ],
         errors: Vec::new(),
+        executed: Vec::new(),
     };
     let known = |dims: &[u64]| Some(dims.iter().copied().map(OvertDim::Known).collect());
     let claim = |line, name: &str, shape: Option<Vec<OvertDim>>, dtype: Option<&str>| OvertRecord {

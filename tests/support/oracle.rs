@@ -46,6 +46,20 @@ pub struct NumpyError {
 pub struct NumpyRun {
     pub records: Vec<NumpyRecord>,
     pub errors: Vec<NumpyError>,
+    /// Lines of the file that ran.
+    #[serde(default)]
+    pub executed: Vec<u32>,
+}
+
+impl NumpyRun {
+    /// True when `line` ran under NumPy and is not part of a statement that raised.
+    pub fn ran_cleanly(&self, line: u32) -> bool {
+        self.executed.binary_search(&line).is_ok()
+            && !self
+                .errors
+                .iter()
+                .any(|e| (e.line..=e.end_line).contains(&line))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +266,8 @@ fn parse_overt_record(item: &Json) -> Result<OvertRecord, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckDiagnostic {
     pub code: String,
+    /// `error` for a definite bug (NumPy raises or computes garbage), else `warning`/`info`.
+    pub severity: String,
     pub line: u32,
     pub message: String,
 }
@@ -301,8 +317,14 @@ pub fn run_overt_check(file: &str) -> Result<Vec<CheckDiagnostic>, String> {
                 .and_then(Json::as_str)
                 .unwrap_or_default()
                 .to_string();
+            let severity = item
+                .get("severity")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string();
             Ok(CheckDiagnostic {
                 code: code.to_string(),
+                severity,
                 line,
                 message,
             })
