@@ -392,7 +392,8 @@ pub(crate) fn lstsq(ctx: &mut Ctx, args: &Args) -> Outcome {
 }
 
 /// `linalg.norm(x, ord=None, axis=None, keepdims=False)`.
-pub(crate) fn norm(args: &Args) -> Outcome {
+/// `vector_norm` takes any axes and any `ord` whatever the rank; `norm` does not.
+pub(crate) fn norm(args: &Args, vector_only: bool) -> Outcome {
     let Some(a) = args.pos.first().and_then(to_array) else {
         return unknown_array();
     };
@@ -405,7 +406,7 @@ pub(crate) fn norm(args: &Args) -> Outcome {
     let Some(dims) = a.shape.dims() else {
         return unknown_array();
     };
-    let ord_given = !args.absent(1, "ord");
+    let ord_given = !vector_only && !args.absent(1, "ord");
     let axes = match axis_of(args.get(2, "axis")) {
         AxisArg::All => {
             if ord_given && dims.len() > 2 {
@@ -417,7 +418,7 @@ pub(crate) fn norm(args: &Args) -> Outcome {
             (0..dims.len()).collect()
         }
         AxisArg::Axes { axes, .. } => {
-            if axes.len() > 2 {
+            if axes.len() > 2 && !vector_only {
                 return error(ShapeError {
                     kind: ShapeErrorKind::Other,
                     message: "Improper number of dimensions to norm.".into(),

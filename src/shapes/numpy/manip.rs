@@ -413,6 +413,14 @@ fn sequence(v: Option<&Value>) -> Option<Vec<ArrayValue>> {
     }
 }
 
+/// The dtype of a join: `dtype=` when given, else the promotion of the inputs.
+fn join_dtype(args: &Args, arrays: &[ArrayValue]) -> Option<Dtype> {
+    match args.kw("dtype") {
+        Some(v) if !matches!(v, Value::None) => super::args::dtype_of(v),
+        _ => joint_dtype(arrays),
+    }
+}
+
 fn joint_dtype(arrays: &[ArrayValue]) -> Option<Dtype> {
     arrays
         .iter()
@@ -475,10 +483,7 @@ pub(crate) fn concatenate(ctx: &mut Ctx, args: &Args) -> Outcome {
     let Some(arrays) = sequence(args.get(0, "arrays")) else {
         return unknown_array();
     };
-    let dtype = match args.kw("dtype") {
-        Some(v) => super::args::dtype_of(v),
-        None => joint_dtype(&arrays),
-    };
+    let dtype = join_dtype(args, &arrays);
     match args.get(1, "axis") {
         Some(Value::None) => {
             let mut total = Some(DimExpr::lit(0));
@@ -503,7 +508,7 @@ pub(crate) fn stack(ctx: &mut Ctx, args: &Args) -> Outcome {
     let Some(arrays) = sequence(args.get(0, "arrays")) else {
         return unknown_array();
     };
-    let dtype = joint_dtype(&arrays);
+    let dtype = join_dtype(args, &arrays);
     let Some(axis) = args.get(1, "axis").map_or(Some(0), lit_of) else {
         return unknown_array();
     };
@@ -555,7 +560,7 @@ pub(crate) fn stack_helper(ctx: &mut Ctx, args: &Args, kind: StackKind) -> Outco
     let Some(arrays) = sequence(args.get(0, "tup")) else {
         return unknown_array();
     };
-    let dtype = joint_dtype(&arrays);
+    let dtype = join_dtype(args, &arrays);
     let mut lifted = Vec::with_capacity(arrays.len());
     for a in &arrays {
         let Some(d) = a.shape.dims() else {

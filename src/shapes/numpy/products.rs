@@ -438,6 +438,10 @@ pub(crate) fn gufunc(ctx: &mut Ctx, args: &Args, name: &str, sig: &str) -> Outco
     let (Some(lhs), Some(rhs)) = (args.pos.first(), args.pos.get(1)) else {
         return unknown_array();
     };
+    // `axis=`/`axes=` move the core dimensions; `out=`/`dtype=` change the result.
+    if !args.kw.is_empty() || args.pos.len() > 2 {
+        return unknown_array();
+    }
     let (a, b, da, db) = match ranked_pair(lhs, rhs) {
         Ok(p) => p,
         Err(o) => return o,

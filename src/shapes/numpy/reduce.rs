@@ -62,7 +62,8 @@ pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype)
         return unknown_array();
     };
     let axis = axis_of(args.get(1, "axis"));
-    if rule == ReduceDtype::Index {
+    let arg_reduction = matches!(name, "argmax" | "argmin");
+    if arg_reduction {
         if let AxisArg::Axes { tuple: true, .. } = axis {
             return error(ShapeError {
                 kind: ShapeErrorKind::Other,
@@ -88,14 +89,17 @@ pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype)
             return Outcome::value(Value::Array(ArrayValue::new(Shape::Unranked, dtype)))
         }
     };
-    if matches!(rule, ReduceDtype::Same | ReduceDtype::Index) && args.kw("initial").is_none() {
-        if let Some(&i) = reduced.iter().find(|&&i| dims[i].as_lit() == Some(0)) {
-            let _ = i;
+    // Reductions without an identity raise on an empty reduced axis.
+    if (rule == ReduceDtype::Same || arg_reduction) && args.kw("initial").is_none() {
+        if reduced.iter().any(|&i| dims[i].as_lit() == Some(0)) {
+            let message = if arg_reduction {
+                format!("attempt to get {name} of an empty sequence")
+            } else {
+                format!("zero-size array to reduction operation {name} which has no identity")
+            };
             return error(ShapeError {
                 kind: ShapeErrorKind::Other,
-                message: format!(
-                    "zero-size array to reduction operation {name} which has no identity"
-                ),
+                message,
             });
         }
     }

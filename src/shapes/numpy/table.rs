@@ -504,6 +504,10 @@ pub(crate) fn apply(ctx: &mut Ctx, rule: Rule, args: &Args, api: RandomApi) -> O
             let (Some(a), Some(b)) = (args.pos.first(), args.pos.get(1)) else {
                 return unknown_array();
             };
+            // `out=`, `dtype=`, `axes=` (matmul) change the result.
+            if !args.kw.is_empty() || args.pos.len() > 2 {
+                return unknown_array();
+            }
             match rule {
                 Matmul => products::matmul(ctx, a, b),
                 Dot => products::dot(ctx, a, b),
@@ -519,7 +523,7 @@ pub(crate) fn apply(ctx: &mut Ctx, rule: Rule, args: &Args, api: RandomApi) -> O
         Svd => linalg::svd(args),
         Qr => linalg::qr(args),
         Lstsq => linalg::lstsq(ctx, args),
-        Norm => linalg::norm(args),
+        Norm => linalg::norm(args, false),
         MatrixPower => linalg::matrix_power(ctx, args),
         Split(kind) => manip::split(ctx, args, kind),
         Unstack => manip::unstack(args),
@@ -546,7 +550,7 @@ pub(crate) fn apply(ctx: &mut Ctx, rule: Rule, args: &Args, api: RandomApi) -> O
         MultiDot => products::multi_dot(ctx, args),
         Cross => products::cross(ctx, args),
         Svdvals => linalg::svdvals(args),
-        VectorNorm => linalg::norm(args),
+        VectorNorm => linalg::norm(args, true),
         MatrixNorm => linalg::matrix_norm(args),
         LinalgTrace => linalg::trace(args),
         Tensorinv => linalg::tensorinv(args),
