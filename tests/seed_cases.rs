@@ -1,4 +1,4 @@
-//! The seed cases of SEED-CASES.md sections 2 and 3 (`fixtures/seed/`): every `r_*`
+//! The seed cases of SEED-CASES.md sections 1, 2, 3 and 7 (`fixtures/seed/`): every `r_*`
 //! assignment must get exactly the shape NumPy produces (a data-dependent axis must be a
 //! symbol, never a number), and every line NumPy raises on must get its definite-error
 //! diagnostic from `overt check`. NumPy decides every expected shape.
@@ -141,6 +141,11 @@ fn indexing_riddle_and_table() {
 #[test]
 fn dot_matmul_tensordot_inner() {
     assert_passes("fixtures/seed/dot_matmul.py");
+}
+
+#[test]
+fn batched_solve_and_silent_bugs() {
+    assert_passes("fixtures/seed/solve.py");
 }
 
 #[test]
