@@ -90,18 +90,19 @@ pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype)
         }
     };
     // Reductions without an identity raise on an empty reduced axis.
-    if (rule == ReduceDtype::Same || arg_reduction) && args.kw("initial").is_none() {
-        if reduced.iter().any(|&i| dims[i].as_lit() == Some(0)) {
-            let message = if arg_reduction {
-                format!("attempt to get {name} of an empty sequence")
-            } else {
-                format!("zero-size array to reduction operation {name} which has no identity")
-            };
-            return error(ShapeError {
-                kind: ShapeErrorKind::Other,
-                message,
-            });
-        }
+    if (rule == ReduceDtype::Same || arg_reduction)
+        && args.kw("initial").is_none()
+        && reduced.iter().any(|&i| dims[i].as_lit() == Some(0))
+    {
+        let message = if arg_reduction {
+            format!("attempt to get {name} of an empty sequence")
+        } else {
+            format!("zero-size array to reduction operation {name} which has no identity")
+        };
+        return error(ShapeError {
+            kind: ShapeErrorKind::Other,
+            message,
+        });
     }
     let out: Vec<Dim> = if keep {
         dims.iter()
