@@ -116,3 +116,138 @@ fn every_fixture_program_matches_numpy() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Runs `source` on `inputs` (name, tensor) and `sizes`; the outputs' debug text or the
+/// error message.
+fn run(source: &str, inputs: Vec<(&str, Tensor)>, sizes: &[(&str, i64)]) -> String {
+    let (program, errors) = check_source(source);
+    let Some(program) = program else {
+        return format!("check: {errors:?}");
+    };
+    let inputs = inputs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let sizes = sizes.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let result = bind_inputs(&program, inputs, &sizes).and_then(|(bound, inputs)| {
+        evaluate(&program, &bound, inputs, &MemoryBudget::new(1 << 20))
+    });
+    match result {
+        Ok(outputs) => outputs
+            .iter()
+            .map(|t| format!("{:?} {:?}", t.shape(), t.data()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(e) => {
+            let at = e
+                .span
+                .map(|s| format!(" at `{}`", &source[s]))
+                .unwrap_or_default();
+            format!("error: {}{at}", e.message)
+        }
+    }
+}
+
+fn check_run(source: &str, inputs: Vec<(&str, Tensor)>, sizes: &[(&str, i64)], expected: &str) {
+    assert_eq!(run(source, inputs, sizes), expected, "\n{source}");
+}
+
+fn f64s(shape: &[usize], data: &[f64]) -> Tensor {
+    Tensor::from_f64(shape.to_vec(), data.to_vec()).expect("consistent test tensor")
+}
+
+fn i64s(shape: &[usize], data: &[i64]) -> Tensor {
+    Tensor::from_i64(shape.to_vec(), data.to_vec()).expect("consistent test tensor")
+}
+
+#[test]
+fn runtime_errors_are_reported_with_spans() {
+    let gather = "input A: f64[n]\ninput I: i64[m]\nB[q] = A[I[q]]\noutput B\n";
+    check_run(
+        gather,
+        vec![
+            ("A", f64s(&[3], &[1.0, 2.0, 3.0])),
+            ("I", i64s(&[2], &[2, 0])),
+        ],
+        &[],
+        "[2] F64([3.0, 1.0])",
+    );
+    check_run(
+        gather,
+        vec![
+            ("A", f64s(&[3], &[1.0, 2.0, 3.0])),
+            ("I", i64s(&[2], &[2, 3])),
+        ],
+        &[],
+        "error: index 3 is out of bounds for axis 0 of `A` (size 3) at `A[I[q]]`",
+    );
+    check_run(
+        gather,
+        vec![
+            ("A", f64s(&[3], &[1.0, 2.0, 3.0])),
+            ("I", i64s(&[1], &[-1])),
+        ],
+        &[],
+        "error: index -1 is out of bounds for axis 0 of `A` (size 3) at `A[I[q]]`",
+    );
+    check_run(
+        "input I: i64[m]\nB[q] = I[q] * I[q]\noutput B\n",
+        vec![("I", i64s(&[1], &[i64::MAX / 2]))],
+        &[],
+        "error: integer overflow at `I[q] * I[q]`",
+    );
+    check_run(
+        "input I: i64[m]\nB[q] = 7 // I[q]\nC[q] = -7 % I[q]\noutput C\n",
+        vec![("I", i64s(&[2], &[2, 0]))],
+        &[],
+        "error: integer division by zero at `7 // I[q]`",
+    );
+    check_run(
+        "input I: i64[m]\nB[q] = -7 // I[q]\nC[q] = -7 % I[q]\noutput B, C\n",
+        vec![("I", i64s(&[2], &[2, -3]))],
+        &[],
+        "[2] I64([-4, 2]); [2] I64([1, -1])",
+    );
+    check_run(
+        "input A: f64[n, n]\ninput b: f64[n]\nx[:] = solve(A[:, :], b[:])\noutput x\n",
+        vec![
+            ("A", f64s(&[2, 2], &[1.0, 2.0, 2.0, 4.0])),
+            ("b", f64s(&[2], &[1.0, 1.0])),
+        ],
+        &[],
+        "error: singular matrix in `solve` at `solve(A[:, :], b[:])`",
+    );
+    check_run(
+        "input A: f64[n, n]\nL[:, :] = cholesky(A[:, :])\noutput L\n",
+        vec![("A", f64s(&[2, 2], &[1.0, 2.0, 2.0, 1.0]))],
+        &[],
+        "error: matrix is not positive definite in `cholesky` at `cholesky(A[:, :])`",
+    );
+    check_run(
+        "input A: f64[n]\nsize w\nB[i in range(n - w + 1)] = sum(A[i + j] for j in range(w))\noutput B\n",
+        vec![("A", f64s(&[2], &[1.0, 2.0]))],
+        &[("w", 4)],
+        "error: size n - w + 1 = -1 is negative at `B[i in range(n - w + 1)] = sum(A[i + j] for j in range(w))`",
+    );
+    check_run(
+        "input A: f64[n]\ninput B: f64[n]\nC[i] = A[i] + B[i]\noutput C\n",
+        vec![
+            ("A", f64s(&[2], &[1.0, 2.0])),
+            ("B", f64s(&[3], &[1.0, 2.0, 3.0])),
+        ],
+        &[],
+        "error: axis 0 of input `B` has size 3 but the declaration says n = 2 at `B`",
+    );
+    check_run(
+        "input A: f64[n]\nC[i] = A[i]\noutput C\n",
+        vec![("A", i64s(&[2], &[1, 2]))],
+        &[],
+        "error: input `A` is declared f64 but the data is i64 at `A`",
+    );
+    check_run(
+        "input A: f64[n]\nC[i, j] = A[i] * A[j]\noutput C\n",
+        vec![("A", f64s(&[1000], &[0.5; 1000]))],
+        &[],
+        "error: `C` needs 7.6 MiB but only 1.0 MiB of the memory limit of 1.0 MiB is left (raise it with --max-memory)",
+    );
+}

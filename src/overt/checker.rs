@@ -601,6 +601,8 @@ impl Checker {
         for body in bodies {
             self.collect_uses(body, scope, &names, &mut uses, &mut groups);
         }
+        // A failed declaration already reported its error; missing domains follow from it.
+        let poisoned = bodies.iter().any(|b| mentions_poisoned(b, scope));
         let mut domains: Vec<Option<(Size, String, TextRange)>> = Vec::new();
         for b in binders {
             let explicit = match &b.domain {
@@ -637,16 +639,17 @@ impl Checker {
                         .filter(|&&i| i != unknown[0])
                         .filter_map(|&i| domains[i].as_ref().map(|d| d.0.clone())),
                 );
-                domains[unknown[0]] = Some((
-                    Size::div_floor(use_.size.clone(), rest),
-                    use_.what.clone(),
-                    use_.range,
-                ));
+                domains[unknown[0]] =
+                    Some((use_.size.divided_by(&rest), use_.what.clone(), use_.range));
             }
         }
         let mut ids = Vec::new();
         for (b, domain) in binders.iter().zip(&domains) {
             let Some((size, what, range)) = domain else {
+                ok = false;
+                if poisoned {
+                    continue;
+                }
                 self.push(
                     Diagnostic::new(
                         "overt::domain",
@@ -662,7 +665,6 @@ impl Checker {
                         b.name.name, b.name.name
                     )),
                 );
-                ok = false;
                 continue;
             };
             for u in uses.get(b.name.name.as_str()).into_iter().flatten() {
@@ -1669,6 +1671,28 @@ impl Checker {
             shape,
             range: r,
         })
+    }
+}
+
+/// Whether `e` refers to an array whose declaration failed.
+fn mentions_poisoned(e: &ast::Expr, scope: &Scope) -> bool {
+    let poisoned = |name: &str| matches!(scope.symbols.get(name), Some((Symbol::Poisoned, _)));
+    match &e.kind {
+        A::Int(_) | A::Float(_) | A::Bool(_) => false,
+        A::Name(id) => poisoned(&id.name),
+        A::Index { base, slots } => {
+            poisoned(&base.name)
+                || slots.iter().any(|s| match s {
+                    ast::Slot::Index(ix) => mentions_poisoned(ix, scope),
+                    _ => false,
+                })
+        }
+        A::Call { args, .. } => args.iter().any(|a| mentions_poisoned(a, scope)),
+        A::Reduce { body, .. } => mentions_poisoned(body, scope),
+        A::Unary { operand, .. } => mentions_poisoned(operand, scope),
+        A::Binary { lhs, rhs, .. } => {
+            mentions_poisoned(lhs, scope) || mentions_poisoned(rhs, scope)
+        }
     }
 }
 

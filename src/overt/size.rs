@@ -50,6 +50,29 @@ impl Size {
         Size::FloorDiv(Box::new(a), Box::new(b)).simplified()
     }
 
+    /// `self // d`, written as the cofactor when `self` is a product with `d` as a factor
+    /// (`(g * h) // h` is `g`), so inferred sizes read naturally.
+    pub fn divided_by(&self, d: &Size) -> Size {
+        if let Size::Mul(a, b) = self {
+            if b.same_as(d) {
+                return (**a).clone();
+            }
+            if a.same_as(d) {
+                return (**b).clone();
+            }
+            if let Size::Mul(_, _) = &**a {
+                let inner = a.divided_by(d);
+                if !matches!(inner, Size::FloorDiv(_, _)) {
+                    return Size::times(inner, (**b).clone());
+                }
+            }
+        }
+        if d.as_const() == Some(1) {
+            return self.clone();
+        }
+        Size::div_floor(self.clone(), d.clone())
+    }
+
     /// The product of `sizes` (1 for none).
     pub fn product(sizes: impl IntoIterator<Item = Size>) -> Size {
         sizes.into_iter().fold(Size::Const(1), Size::times)

@@ -225,7 +225,8 @@ struct Evaluator<'p> {
 
 /// Every multi-index of `shape` in row-major order.
 fn row_major(shape: &[usize]) -> impl Iterator<Item = Vec<usize>> + '_ {
-    let total: usize = shape.iter().product();
+    // Saturating: a product past usize::MAX cannot be iterated anyway, and must not panic.
+    let total = shape.iter().fold(1usize, |a, &n| a.saturating_mul(n));
     (0..total).map(move |mut flat| {
         let mut idx = vec![0; shape.len()];
         for k in (0..shape.len()).rev() {
@@ -564,7 +565,9 @@ impl Evaluator<'_> {
                     .iter()
                     .map(|d| self.size(d, frame, span))
                     .collect::<Result<_>>()?;
-                columns = vec![Vec::new(); s.iter().product()];
+                let count = crate::runtime::tensor::element_count(&s)
+                    .ok_or_else(|| RuntimeError::at(span, "reduced value is too large"))?;
+                columns = vec![Vec::new(); count];
                 s
             }
         };
@@ -661,7 +664,8 @@ fn zip_values(
     if vals.iter().any(|v| !v.shape.is_empty() && v.shape != shape) {
         return Err(RuntimeError::at(span, "positional shapes differ"));
     }
-    let len: usize = shape.iter().product();
+    let len = crate::runtime::tensor::element_count(&shape)
+        .ok_or_else(|| RuntimeError::at(span, "value is too large"))?;
     let mut data = Vec::with_capacity(len);
     let mut xs = Vec::with_capacity(vals.len());
     for k in 0..len {
