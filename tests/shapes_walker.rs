@@ -157,3 +157,13 @@ fn decorators_properties_and_inheritance() {
         "25:5 y ?[5]\n27:5 g ?[2, 3]\n28:5 p ?[2, 3]\n29:5 s ?[5]",
     );
 }
+
+#[test]
+fn closures_and_walrus_never_see_stale_values() {
+    check(
+        &with_header(
+            "X = np.zeros(3)\n\ndef outer():\n    X = np.zeros(5)\n    def inner():\n        a = X\n        return a\n    return inner\n\ndef g(v: Float[np.ndarray, \"4\"], w: Float[np.ndarray, \"6\"]):\n    y = v\n    ys = [(y := w) for _ in range(2)]\n    z = y\n    if (m := w) is not None:\n        q = m\n",
+        ),
+        "3:1 X float64[3]\n6:5 X float64[5]\n13:5 y ?[4]\n16:9 m ?[6]\n17:9 q ?[6]",
+    );
+}

@@ -143,13 +143,15 @@ impl<'m> Walker<'m> {
                 self.eval(f, &a.value);
                 Value::Unknown
             }
-            // Comprehension and lambda bodies run in their own scope with unknown loop
-            // variables; nothing they compute is recorded.
-            Expr::ListComp(_)
-            | Expr::SetComp(_)
-            | Expr::DictComp(_)
-            | Expr::Generator(_)
-            | Expr::Lambda(_)
+            // Comprehension bodies run in their own scope with unknown loop variables;
+            // nothing they compute is recorded, but a walrus inside binds out here.
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                for name in super::syntax::walrus_targets(e) {
+                    f.state.vars.remove(name.as_str());
+                }
+                Value::Unknown
+            }
+            Expr::Lambda(_)
             | Expr::Yield(_)
             | Expr::YieldFrom(_)
             | Expr::FString(_)
@@ -321,6 +323,7 @@ impl<'m> Walker<'m> {
                     .is_none_or(|info| !info.locals.contains(name))
             })
             && !self.single_globals.contains(name)
+            && !self.enclosing_binds(f.function, name)
     }
 
     fn builtin_call(

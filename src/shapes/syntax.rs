@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use ruff_python_ast::name::Name;
+use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
 use ruff_python_ast::{self as ast, Expr, Pattern, Stmt};
 
 use super::value::Value;
@@ -159,12 +160,8 @@ fn scan_bindings(
     }
     for stmt in body {
         let mut targets: Vec<&Expr> = Vec::new();
-        let mut exprs: Vec<&Expr> = Vec::new();
         match stmt {
-            Stmt::Assign(s) => {
-                targets.extend(s.targets.iter());
-                exprs.push(&s.value);
-            }
+            Stmt::Assign(s) => targets.extend(s.targets.iter()),
             Stmt::AnnAssign(s) if s.value.is_some() => targets.push(&s.target),
             Stmt::AugAssign(s) => targets.push(&s.target),
             Stmt::For(s) => {
@@ -217,16 +214,18 @@ fn scan_bindings(
                     bind(n, out, counts, in_loop);
                 }
             }
-            Stmt::Expr(s) => exprs.push(&s.value),
             _ => {}
         }
         let mut names = HashSet::new();
         for t in targets {
             target_names(t, &mut names);
         }
-        for e in exprs {
-            walrus_names(e, &mut names, 0);
-        }
+        let mut walrus = WalrusTargets {
+            out: &mut names,
+            depth: 0,
+            top: true,
+        };
+        walrus.visit_stmt(stmt);
         for n in &names {
             bind(n, out, counts, in_loop);
         }
@@ -257,14 +256,47 @@ fn target_names(t: &Expr, out: &mut HashSet<Name>) {
     }
 }
 
-fn walrus_names(e: &Expr, out: &mut HashSet<Name>, depth: u32) {
-    if depth > MAX_SCAN_DEPTH {
-        return;
+/// Collects the targets of `:=` in the expressions of one statement (not in nested
+/// statements, which the scans visit themselves, nor in lambdas, which have their own scope).
+struct WalrusTargets<'o> {
+    out: &'o mut HashSet<Name>,
+    depth: u32,
+    top: bool,
+}
+
+impl<'a> Visitor<'a> for WalrusTargets<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if std::mem::take(&mut self.top) {
+            walk_stmt(self, stmt);
+        }
     }
-    if let Expr::Named(n) = e {
-        target_names(&n.target, out);
-        walrus_names(&n.value, out, depth + 1);
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth > MAX_SCAN_DEPTH {
+            return;
+        }
+        match expr {
+            Expr::Named(n) => target_names(&n.target, self.out),
+            Expr::Lambda(_) => return,
+            _ => {}
+        }
+        self.depth += 1;
+        walk_expr(self, expr);
+        self.depth -= 1;
     }
+}
+
+/// Names `:=` binds anywhere inside `expr` (comprehensions included: there the walrus
+/// binds in the enclosing scope).
+pub(crate) fn walrus_targets(expr: &Expr) -> HashSet<Name> {
+    let mut out = HashSet::new();
+    let mut v = WalrusTargets {
+        out: &mut out,
+        depth: 0,
+        top: false,
+    };
+    v.visit_expr(expr);
+    out
 }
 
 /// Names a match pattern captures.

@@ -43,6 +43,8 @@ pub(crate) struct FunctionInfo<'m> {
     pub class: Option<u32>,
     /// Names the function assigns (its locals), parameters included.
     pub locals: HashSet<Name>,
+    /// The function whose body (directly or in a class) defines this one.
+    pub parent: Option<u32>,
 }
 
 pub(crate) struct ClassInfo {
@@ -139,7 +141,7 @@ impl<'m> Walker<'m> {
     /// Walks a module: its top level, then every function body once with parameters from
     /// their annotations.
     pub fn run_module(&mut self, suite: &'m [Stmt]) {
-        self.collect_defs(suite, None, 0);
+        self.collect_defs(suite, None, None, 0);
         self.single_globals = imports::single_bindings(suite);
         self.untrusted_attrs = imports::untrusted_attributes(suite);
         let mut frame = Frame::new(None, true, State::default());
@@ -153,7 +155,13 @@ impl<'m> Walker<'m> {
         self.out.findings.dedup();
     }
 
-    fn collect_defs(&mut self, body: &'m [Stmt], class: Option<u32>, depth: u32) {
+    fn collect_defs(
+        &mut self,
+        body: &'m [Stmt],
+        class: Option<u32>,
+        parent: Option<u32>,
+        depth: u32,
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -166,13 +174,18 @@ impl<'m> Walker<'m> {
                     for p in def.parameters.iter() {
                         locals.insert(p.name().id.clone());
                     }
-                    self.functions.push(FunctionInfo { def, class, locals });
+                    self.functions.push(FunctionInfo {
+                        def,
+                        class,
+                        locals,
+                        parent,
+                    });
                     if let Some(c) = class {
                         if let Some(info) = self.classes.get_mut(c as usize) {
                             info.methods.insert(def.name.id.clone(), id);
                         }
                     }
-                    self.collect_defs(&def.body, None, depth + 1);
+                    self.collect_defs(&def.body, None, Some(id), depth + 1);
                 }
                 Stmt::ClassDef(def) => {
                     let id = self.classes.len() as u32;
@@ -182,9 +195,11 @@ impl<'m> Walker<'m> {
                         methods: HashMap::new(),
                         init_attrs: None,
                     });
-                    self.collect_defs(&def.body, Some(id), depth + 1);
+                    self.collect_defs(&def.body, Some(id), parent, depth + 1);
                 }
-                _ => imports::for_each_child_body(stmt, |b| self.collect_defs(b, None, depth + 1)),
+                _ => imports::for_each_child_body(stmt, |b| {
+                    self.collect_defs(b, None, parent, depth + 1)
+                }),
             }
         }
     }
@@ -810,7 +825,7 @@ impl<'m> Walker<'m> {
                 .get(id as usize)
                 .is_some_and(|info| info.locals.contains(name)),
         };
-        if !local {
+        if !local && !self.enclosing_binds(f.function, name) {
             if let Some(v) = self.globals.get(name) {
                 return v.clone();
             }
@@ -822,6 +837,23 @@ impl<'m> Walker<'m> {
             return Value::Unknown;
         }
         super::eval::builtin_value(name)
+    }
+
+    /// True when a function enclosing `function` binds `name`: a closure variable, whose
+    /// value we do not track (it may change after the inner function is defined).
+    pub fn enclosing_binds(&self, function: Option<u32>, name: &str) -> bool {
+        let mut cur = function.and_then(|id| self.functions.get(id as usize)?.parent);
+        for _ in 0..MAX_DEPTH {
+            let Some(id) = cur else { return false };
+            let Some(info) = self.functions.get(id as usize) else {
+                return false;
+            };
+            if info.locals.contains(name) {
+                return true;
+            }
+            cur = info.parent;
+        }
+        true
     }
 
     /// Walks a function once with parameters from their annotations, recording its
