@@ -81,9 +81,14 @@ pub(crate) fn concise(file: &FileDiagnostics, out: &mut String) {
             l.start.column,
             d.code,
             fix_marker(d),
-            d.message
+            one_line(&d.message)
         );
     }
+}
+
+/// A message on one line, for line-oriented formats.
+fn one_line(message: &str) -> String {
+    message.lines().map(str::trim).collect::<Vec<_>>().join(" ")
 }
 
 /// GitHub workflow-command escaping: data escapes `%`, CR and LF; properties also `:`, `,`.
@@ -116,7 +121,7 @@ pub(crate) fn github(file: &FileDiagnostics, out: &mut String) {
             col = l.start.column,
             erow = l.end.row,
             ecol = l.end.column,
-            message = escape_data(&d.message),
+            message = escape_data(&one_line(&d.message)),
         );
     }
 }

@@ -41,7 +41,12 @@ fn index() -> String {
         s,
         "Severity: `error` = NumPy raises or the result is certainly wrong for the inferred \
          shapes; `warning` = likely bug; `info` = convention, off by default. Planned rules \
-         are documented but not checked yet.\n"
+         are documented but not checked yet.\n\n\
+         Error rules stay silent in code that expects the error: the body of \
+         `with pytest.raises(...)` (also `assert_raises`, `self.assertRaises`, \
+         `contextlib.suppress`) and of a `try` whose handler catches it (`ValueError`, \
+         `IndexError`, `TypeError`, `AxisError`, `LinAlgError`, `AssertionError`, \
+         `Exception`, bare `except`).\n"
     );
     let _ = writeln!(
         s,
