@@ -454,7 +454,6 @@ impl<'p> Executor<'p> {
             reduce,
             rbody,
             extents,
-            row,
         };
         let work = total.saturating_mul(rwork);
         let rows_per_task = if work < PARALLEL_WORK {
@@ -470,11 +469,24 @@ impl<'p> Executor<'p> {
             let first = c * rows_per_task;
             for (k, out_row) in piece.chunks_mut(row).enumerate() {
                 set_position(&mut env, &outer, extents, first + k);
-                self.fill_row(&plan_row, &mut env, out_row, arrays)?;
+                self.fill_row(&plan_row, &mut env, 0, out_row, arrays)?;
             }
             Ok(())
         };
-        if rows_per_task >= positions {
+        if positions < 4 && row >= 4 * BLOCK && inner_is_out && work >= PARALLEL_WORK {
+            // Few long rows (a column reduction): split each row across the cores instead.
+            let seg = (row / 8).div_ceil(BLOCK).max(1) * BLOCK;
+            for (pos, out_row) in out.chunks_mut(row).enumerate() {
+                out_row
+                    .par_chunks_mut(seg)
+                    .enumerate()
+                    .try_for_each(|(s, piece)| {
+                        let mut env = vec![0i64; extents.len()];
+                        set_position(&mut env, &outer, extents, pos);
+                        self.fill_row(&plan_row, &mut env, s * seg, piece, arrays)
+                    })?;
+            }
+        } else if rows_per_task >= positions {
             out.chunks_mut(chunk).enumerate().try_for_each(run_chunk)?;
         } else {
             out.par_chunks_mut(chunk)
@@ -499,20 +511,27 @@ impl<'p> Executor<'p> {
 
     /// Computes one output row: every point of the inner output variable (or the one point
     /// of a fully reduced position).
+    /// `out[k]` is the point where the inner output variable is `first + k`.
     fn fill_row<T: Elem>(
         &self,
         p: &RowPlan,
         env: &mut [i64],
+        first: usize,
         out: &mut [T],
         arrays: &[Option<Tensor>],
     ) -> Result<(), ExecError> {
         let Some((op, rvars, span)) = p.reduce else {
             match p.inner {
                 Some(var) => {
-                    for start in (0..p.row).step_by(BLOCK) {
-                        let len = BLOCK.min(p.row - start);
-                        let v = self.eval(p.rbody, env, Some(Inner { var, start, len }), arrays)?;
-                        v.store(&mut out[start..start + len]);
+                    for off in (0..out.len()).step_by(BLOCK) {
+                        let len = BLOCK.min(out.len() - off);
+                        let inner = Inner {
+                            var,
+                            start: first + off,
+                            len,
+                        };
+                        let v = self.eval(p.rbody, env, Some(inner), arrays)?;
+                        v.store(&mut out[off..off + len]);
                     }
                 }
                 None => self.eval(p.rbody, env, None, arrays)?.store(out),
@@ -535,9 +554,14 @@ impl<'p> Executor<'p> {
         let mut acc = Acc::new(op, dtype, out.len());
         if op == ReduceOp::LogSumExp {
             let mut max = Acc::new(ReduceOp::Max, Dtype::F64, out.len());
-            self.visit_reduction(p, rvars, env, arrays, &mut |off, len, v, _, _| {
-                max.combine(off, len, v, 0, 0)
-            })?;
+            self.visit_reduction(
+                p,
+                rvars,
+                env,
+                (first, out.len()),
+                arrays,
+                &mut |off, len, v, _, _| max.combine(off, len, v, 0, 0),
+            )?;
             let Acc::F(m, _) = max else {
                 return Ok(());
             };
@@ -547,27 +571,39 @@ impl<'p> Executor<'p> {
                 .map(|&x| if x.is_finite() { x } else { 0.0 })
                 .collect();
             let mut sums = vec![0.0f64; out.len()];
-            self.visit_reduction(p, rvars, env, arrays, &mut |off, len, v, _, _| {
-                let v = v.cast(Dtype::F64);
-                if let Some(x) = f64::opd(&v) {
-                    for k in 0..len {
-                        let slot = if sums.len() == 1 { 0 } else { off + k };
-                        let xv = match x {
-                            Opd::One(c) => c,
-                            Opd::Many(c) => c[k],
-                        };
-                        sums[slot] += (xv - shift[slot]).exp();
+            self.visit_reduction(
+                p,
+                rvars,
+                env,
+                (first, out.len()),
+                arrays,
+                &mut |off, len, v, _, _| {
+                    let v = v.cast(Dtype::F64);
+                    if let Some(x) = f64::opd(&v) {
+                        for k in 0..len {
+                            let slot = if sums.len() == 1 { 0 } else { off + k };
+                            let xv = match x {
+                                Opd::One(c) => c,
+                                Opd::Many(c) => c[k],
+                            };
+                            sums[slot] += (xv - shift[slot]).exp();
+                        }
                     }
-                }
-            })?;
+                },
+            )?;
             for (k, o) in out.iter_mut().enumerate() {
                 *o = T::from_scalar(Scalar::F64(sums[k].ln() + shift[k]));
             }
             return Ok(());
         }
-        self.visit_reduction(p, rvars, env, arrays, &mut |off, len, v, flat, fstep| {
-            acc.combine(off, len, v, flat, fstep)
-        })?;
+        self.visit_reduction(
+            p,
+            rvars,
+            env,
+            (first, out.len()),
+            arrays,
+            &mut |off, len, v, flat, fstep| acc.combine(off, len, v, flat, fstep),
+        )?;
         acc.finish(op, count, out, span)
     }
 
@@ -580,6 +616,7 @@ impl<'p> Executor<'p> {
         p: &RowPlan,
         rvars: &[VarId],
         env: &mut [i64],
+        (first, width): (usize, usize),
         arrays: &[Option<Tensor>],
         f: &mut dyn FnMut(usize, usize, Val<'_>, usize, usize),
     ) -> Result<(), ExecError> {
@@ -601,12 +638,16 @@ impl<'p> Executor<'p> {
             let base: usize = looped.iter().map(|&v| env[v] as usize * stride_of(v)).sum();
             match p.inner {
                 Some(var) => {
-                    let n = p.extents[var];
-                    for start in (0..n).step_by(BLOCK) {
-                        let len = BLOCK.min(n - start);
+                    let (lo, hi) = if p.inner_is_out {
+                        (first, first + width)
+                    } else {
+                        (0, p.extents[var])
+                    };
+                    for start in (lo..hi).step_by(BLOCK) {
+                        let len = BLOCK.min(hi - start);
                         let v = self.eval(p.rbody, env, Some(Inner { var, start, len }), arrays)?;
                         if p.inner_is_out {
-                            f(start, len, v, base, 0);
+                            f(start - lo, len, v, base, 0);
                         } else {
                             let s = stride_of(var);
                             f(0, len, broadcast(v, len), base + start * s, s);
@@ -809,7 +850,6 @@ struct RowPlan<'a> {
     reduce: Option<(ReduceOp, &'a [VarId], TextRange)>,
     rbody: &'a Expr,
     extents: &'a [usize],
-    row: usize,
 }
 
 /// Sets `vars` in `env` to the row-major position `pos` of their index space.

@@ -234,3 +234,36 @@ fn gathers_check_bounds_and_solve_batches() {
     let out = run(vars, arrays, vec![step], vec![a, r], vec![2]);
     close(out[0].as_f64().unwrap(), &[1.0, 2.0, 5.0, 3.0, 2.0, 1.0]);
 }
+
+#[test]
+fn column_reductions_split_long_rows_across_threads() {
+    let (m, n) = (10usize, 9000usize);
+    let x = seq(m * n, 0.5);
+    let vars = vec![var("i", m as i64), var("j", n as i64)];
+    let arrays = vec![
+        arr("X", Dtype::F64, &[m as i64, n as i64]),
+        arr("s", Dtype::F64, &[n as i64]),
+        arr("a", Dtype::I64, &[n as i64]),
+    ];
+    let steps = vec![
+        map(1, &[1], reduce(ReduceOp::Sum, &[0], load(0, &[0, 1]))),
+        map(2, &[1], reduce(ReduceOp::Argmin, &[0], load(0, &[0, 1]))),
+    ];
+    let out = run(
+        vars,
+        arrays,
+        steps,
+        vec![Tensor::from_f64(vec![m, n], x.clone()).unwrap()],
+        vec![1, 2],
+    );
+    let s: Vec<f64> = (0..n).map(|j| (0..m).map(|i| x[i * n + j]).sum()).collect();
+    close(out[0].as_f64().unwrap(), &s);
+    let a: Vec<i64> = (0..n)
+        .map(|j| {
+            let col: Vec<f64> = (0..m).map(|i| x[i * n + j]).collect();
+            let best = col.iter().copied().fold(f64::INFINITY, f64::min);
+            col.iter().position(|&v| v == best).unwrap() as i64
+        })
+        .collect();
+    assert_eq!(out[1].as_i64().unwrap(), a.as_slice());
+}
