@@ -86,3 +86,56 @@ fn every_fixture_parses_checks_and_round_trips() {
         check(&path);
     }
 }
+
+/// `overt fmt`: canonical files pass `--check`; a messy file fails it with a diff, prints
+/// canonically, and `--write` fixes it; a syntax error exits 2 and leaves the file alone.
+#[test]
+fn fmt_cli_checks_prints_and_writes() {
+    let bin = env!("CARGO_BIN_EXE_overt");
+    let dir = std::env::temp_dir().join(format!("overt-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .arg("fmt")
+            .args(args)
+            .output()
+            .expect("overt runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let canonical: Vec<String> = fixtures().iter().map(|p| p.display().to_string()).collect();
+    let mut args: Vec<&str> = vec!["--check"];
+    args.extend(canonical.iter().map(String::as_str));
+    assert_eq!(run(&args).0, Some(0));
+
+    let messy = dir.join("messy.ovt");
+    let messy_s = messy.display().to_string();
+    std::fs::write(
+        &messy,
+        "input  A : f64[ n ]   # the data\nB[i]=((A[i]*2.0))+1.0\noutput B\n",
+    )
+    .expect("write");
+    let want = "input A: f64[n]  # the data\n\nB[i] = A[i] * 2.0 + 1.0\n\noutput B\n";
+    let (code, _, err) = run(&["--check", &messy_s]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("+B[i] = A[i] * 2.0 + 1.0"), "{err}");
+    let (code, out, _) = run(&[&messy_s]);
+    assert_eq!((code, out.as_str()), (Some(0), want));
+    assert_eq!(run(&["--write", &messy_s]).0, Some(0));
+    assert_eq!(std::fs::read_to_string(&messy).expect("read"), want);
+
+    let broken = dir.join("broken.ovt");
+    let broken_s = broken.display().to_string();
+    std::fs::write(&broken, "B[i] = = 1\n").expect("write");
+    let (code, _, err) = run(&["--write", &broken_s]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("expected an expression"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&broken).expect("read"),
+        "B[i] = = 1\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

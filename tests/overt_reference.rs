@@ -62,6 +62,15 @@ fn compare(name: &str, got: &Tensor, want: &Tensor) -> Result<(), String> {
             }
             Ok(())
         }
+        (TensorData::F32(a), TensorData::F32(b)) => {
+            // NumPy sums f32 pairwise, the reference sequentially.
+            for (k, (x, y)) in a.iter().zip(b).enumerate() {
+                if (x - y).abs() > 1e-5 * (1.0 + y.abs()) {
+                    return Err(format!("{name}[{k}]: {x} vs numpy {y}"));
+                }
+            }
+            Ok(())
+        }
         (a, b) if a == b => Ok(()),
         (a, b) => Err(format!("{name}: {a:?} vs numpy {b:?}")),
     }
