@@ -167,3 +167,13 @@ fn closures_and_walrus_never_see_stale_values() {
         "3:1 X float64[3]\n6:5 X float64[5]\n13:5 y ?[4]\n16:9 m ?[6]\n17:9 q ?[6]",
     );
 }
+
+#[test]
+fn mutated_lists_are_forgotten() {
+    check(
+        &with_header(
+            "def helper(xs):\n    xs.append(np.zeros(3))\n\ndef f():\n    a = np.zeros(3)\n    xs = [a]\n    ys = xs\n    ys.append(a)\n    s1 = np.stack(xs)\n    zs = [a]\n    helper(zs)\n    s2 = np.stack(zs)\n    ws = [a]\n    ws[0] = a\n    s3 = np.stack(ws)\n    vs = [a, a]\n    s4 = np.stack(vs)\n",
+        ),
+        "7:5 a float64[3]\n11:5 s1 ?[...]\n14:5 s2 ?[...]\n17:5 s3 ?[...]\n19:5 s4 float64[2, 3]",
+    );
+}

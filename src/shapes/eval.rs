@@ -242,7 +242,16 @@ impl<'m> Walker<'m> {
                 (Some((recv, a.attr.id.as_str())), callee)
             }
             Expr::Name(n) if self.is_builtin(f, &n.id) => {
-                let (args, _, opaque) = self.eval_arguments(f, &call.arguments);
+                let (args, kwargs, opaque) = self.eval_arguments(f, &call.arguments);
+                // These may call back into code that mutates the lists they get.
+                if matches!(
+                    n.id.as_str(),
+                    "map" | "filter" | "getattr" | "next" | "iter"
+                ) && (args.iter().any(|(v, _)| contains_list(v))
+                    || kwargs.iter().any(|(_, v, _)| contains_list(v)))
+                {
+                    forget_lists(f);
+                }
                 if opaque {
                     return Value::Unknown;
                 }
@@ -251,6 +260,17 @@ impl<'m> Walker<'m> {
             func => (None, self.eval(f, func)),
         };
         let (args, kwargs, opaque) = self.eval_arguments(f, &call.arguments);
+        // Lists are mutable and may be aliased: a call that is not NumPy's may change any
+        // list it can reach (`xs.append(a)`, `helper(xs)`), so forget every known list.
+        let numpy_call = matches!(callee, Value::NumpyRef(_) | Value::DtypeObj(_))
+            || matches!(&recv, Some((Value::Array(_) | Value::RandomGenerator, _)));
+        if !numpy_call
+            && (recv.as_ref().is_some_and(|(r, _)| contains_list(r))
+                || args.iter().any(|(v, _)| contains_list(v))
+                || kwargs.iter().any(|(_, v, _)| contains_list(v)))
+        {
+            forget_lists(f);
+        }
         if opaque {
             return Value::Unknown;
         }
@@ -618,6 +638,22 @@ fn identity_with_none(l: &Value, r: &Value) -> Option<bool> {
         Value::Unknown => None,
         _ => Some(false),
     }
+}
+
+/// True when a value is or holds a (mutable) list.
+pub(crate) fn contains_list(v: &Value) -> bool {
+    match v {
+        Value::List(_) => true,
+        Value::Tuple(items) => items.iter().any(contains_list),
+        Value::Local(Local::Instance { attrs, .. }) => attrs.iter().any(|(_, v)| contains_list(v)),
+        Value::Local(Local::BoundMethod { recv, .. }) => contains_list(recv),
+        _ => false,
+    }
+}
+
+/// Forgets every list the frame knows (after something may have mutated one of them).
+pub(crate) fn forget_lists(f: &mut Frame) {
+    f.state.vars.retain(|_, v| !contains_list(v));
 }
 
 const BUILTIN_CALLS: &[&str] = &[

@@ -442,8 +442,14 @@ impl<'m> Walker<'m> {
             }
             Stmt::Delete(s) => {
                 for t in &s.targets {
-                    if let Expr::Name(n) = t {
-                        f.state.vars.remove(n.id.as_str());
+                    match t {
+                        Expr::Name(n) => {
+                            f.state.vars.remove(n.id.as_str());
+                        }
+                        Expr::Subscript(sub) => {
+                            self.container_changed(f, &sub.value);
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -462,8 +468,20 @@ impl<'m> Walker<'m> {
         }
     }
 
+    /// An item of `base` was assigned or deleted: if it is a list, it and its aliases
+    /// changed.
+    fn container_changed(&mut self, f: &mut Frame, base: &'m Expr) {
+        if super::eval::contains_list(&self.eval_quiet(f, base)) {
+            super::eval::forget_lists(f);
+        }
+    }
+
     fn note_global(&mut self, f: &Frame, name: &str, value: &Value) {
-        if f.function.is_none() && self.single_globals.contains(name) {
+        // Functions may mutate module lists before they read them: never share lists.
+        if f.function.is_none()
+            && self.single_globals.contains(name)
+            && !super::eval::contains_list(value)
+        {
             self.globals.insert(Name::new(name), value.clone());
         }
     }
@@ -686,7 +704,8 @@ impl<'m> Walker<'m> {
                     (&*a.value, recv)
                 {
                     attrs.retain(|(k, _)| k != a.attr.id.as_str());
-                    if !matches!(value, Value::Unknown) {
+                    // Lists held by attributes may be mutated through the attribute.
+                    if !matches!(value, Value::Unknown) && !super::eval::contains_list(&value) {
                         attrs.push((a.attr.id.to_string(), value));
                     }
                     f.state
@@ -694,8 +713,10 @@ impl<'m> Walker<'m> {
                 }
             }
             Expr::Subscript(sub) => {
-                // `x[i] = v` keeps x's shape; still check the index itself.
+                // `x[i] = v` keeps an array's shape; still check the index itself. A list
+                // changes (and so may its aliases).
                 self.eval_subscript(f, sub);
+                self.container_changed(f, &sub.value);
             }
             _ => {}
         }
@@ -709,6 +730,12 @@ impl<'m> Walker<'m> {
         match &*s.target {
             Expr::Name(n) => {
                 let cur = self.lookup(f, &n.id);
+                if super::eval::contains_list(&cur) {
+                    // `xs += ys` extends the list in place, aliases included.
+                    super::eval::forget_lists(f);
+                    self.assign(f, &s.target, Value::Unknown, None);
+                    return;
+                }
                 let result = self.binary(f, s.range, op, &cur, &rhs);
                 let value = match (&cur, &result) {
                     // In place: the target keeps its shape and dtype, when the result fits.
@@ -722,6 +749,7 @@ impl<'m> Walker<'m> {
             }
             Expr::Subscript(sub) => {
                 self.eval_subscript(f, sub);
+                self.container_changed(f, &sub.value);
             }
             Expr::Attribute(a) => {
                 self.eval(f, &a.value);
@@ -1232,7 +1260,7 @@ fn self_attrs(
     match frame.state.get(&first.parameter.name.id) {
         Some(Value::Local(Local::Instance { attrs, .. })) => attrs
             .iter()
-            .filter(|(k, _)| !untrusted.contains(k.as_str()))
+            .filter(|(k, v)| !untrusted.contains(k.as_str()) && !super::eval::contains_list(v))
             .cloned()
             .collect(),
         _ => Vec::new(),
