@@ -177,3 +177,13 @@ fn mutated_lists_are_forgotten() {
         "7:5 a float64[3]\n11:5 s1 ?[...]\n14:5 s2 ?[...]\n17:5 s3 ?[...]\n19:5 s4 float64[2, 3]",
     );
 }
+
+#[test]
+fn in_place_shape_changes_forget_the_array() {
+    check(
+        &with_header(
+            "def f():\n    a = np.zeros(6)\n    a.shape = (2, 3)\n    b = a\n    c = np.zeros(6)\n    c.resize((3, 2))\n    d = c\n",
+        ),
+        "4:5 a float64[6]\n7:5 c float64[6]",
+    );
+}

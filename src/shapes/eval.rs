@@ -278,9 +278,16 @@ impl<'m> Walker<'m> {
         let kw_values: Vec<(&str, Value)> =
             kwargs.iter().map(|(k, v, _)| (*k, v.clone())).collect();
         if let Some((recv @ (Value::Array(_) | Value::RandomGenerator), name)) = &recv {
-            return self.model(f, range, |ctx| {
+            let out = self.model(f, range, |ctx| {
                 numpy::method(ctx, recv, name, &arg_values, &kw_values)
             });
+            // `a.resize(...)` changes `a`'s shape in place.
+            if let (Expr::Attribute(a), "resize") = (&*call.func, *name) {
+                if let Expr::Name(n) = &*a.value {
+                    f.state.vars.remove(n.id.as_str());
+                }
+            }
+            return out;
         }
         match callee {
             Value::NumpyRef(path) => self.model(f, range, |ctx| {

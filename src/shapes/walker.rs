@@ -700,6 +700,11 @@ impl<'m> Walker<'m> {
             Expr::Starred(s) => self.assign(f, &s.value, Value::Unknown, None),
             Expr::Attribute(a) => {
                 let recv = self.eval(f, &a.value);
+                // `a.shape = ...` / `a.dtype = ...` reinterpret the array in place.
+                if let (Expr::Name(n), Value::Array(_)) = (&*a.value, &recv) {
+                    f.state.vars.remove(n.id.as_str());
+                    return;
+                }
                 if let (Expr::Name(n), Value::Local(Local::Instance { class, mut attrs })) =
                     (&*a.value, recv)
                 {
