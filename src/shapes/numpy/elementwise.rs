@@ -97,6 +97,12 @@ pub(crate) fn binary(ctx: &mut Ctx, op: BinOp, lhs: &Value, rhs: &Value) -> Outc
             UfuncDtype::BoolToInt8
         }
     };
+    // True division converts to float first, so any int fits there.
+    if ctx.version == super::NumpyVersion::V2 && op != BinOp::Div {
+        if let Some(e) = weak_int_overflow(lhs, rhs).or_else(|| weak_int_overflow(rhs, lhs)) {
+            return error(e);
+        }
+    }
     let out = elementwise(ctx, &[lhs, rhs], rule);
     if op == BinOp::Sub && out_dtype(&out) == Some(Dtype::Bool) {
         return error(ShapeError {
@@ -107,6 +113,31 @@ pub(crate) fn binary(ctx: &mut Ctx, op: BinOp, lhs: &Value, rhs: &Value) -> Outc
         });
     }
     out
+}
+
+/// NEP 50: a Python int operand takes the integer array's dtype, so a literal that does
+/// not fit raises (`uint8_array + (-1)`, `int8_array + 300`).
+fn weak_int_overflow(array: &Value, int: &Value) -> Option<ShapeError> {
+    let (Value::Array(a), Value::Int(Some(e))) = (array, int) else {
+        return None;
+    };
+    let (d, v) = (a.dtype?, e.as_lit()?);
+    let (lo, hi): (i128, i128) = match d {
+        Dtype::Int8 => (i8::MIN.into(), i8::MAX.into()),
+        Dtype::Int16 => (i16::MIN.into(), i16::MAX.into()),
+        Dtype::Int32 => (i32::MIN.into(), i32::MAX.into()),
+        Dtype::Int64 => (i64::MIN.into(), i64::MAX.into()),
+        Dtype::UInt8 => (0, u8::MAX.into()),
+        Dtype::UInt16 => (0, u16::MAX.into()),
+        Dtype::UInt32 => (0, u32::MAX.into()),
+        Dtype::UInt64 => (0, u64::MAX.into()),
+        _ => return None,
+    };
+    let v = i128::from(v);
+    (v < lo || v > hi).then(|| ShapeError {
+        kind: ShapeErrorKind::Other,
+        message: format!("Python integer {v} out of bounds for {d}"),
+    })
 }
 
 fn out_dtype(o: &Outcome) -> Option<Dtype> {
