@@ -434,24 +434,7 @@ pub(crate) fn norm(args: &Args, vector_only: bool) -> Outcome {
     let Some(keepdims) = keepdims else {
         return unknown_array();
     };
-    let out: Vec<Dim> = if keepdims {
-        dims.iter()
-            .enumerate()
-            .map(|(i, d)| {
-                if axes.contains(&i) {
-                    Dim::lit(1)
-                } else {
-                    d.clone()
-                }
-            })
-            .collect()
-    } else {
-        dims.iter()
-            .enumerate()
-            .filter(|(i, _)| !axes.contains(i))
-            .map(|(_, d)| d.clone())
-            .collect()
-    };
+    let out = super::reduce::reduced_dims(dims, &axes, keepdims);
     Outcome::value(Value::Array(array_or_scalar(Shape::Ranked(out), dtype)))
 }
 

@@ -104,25 +104,20 @@ pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype)
             message,
         });
     }
-    let out: Vec<Dim> = if keep {
-        dims.iter()
-            .enumerate()
-            .map(|(i, d)| {
-                if reduced.contains(&i) {
-                    Dim::lit(1)
-                } else {
-                    d.clone()
-                }
-            })
-            .collect()
-    } else {
-        dims.iter()
-            .enumerate()
-            .filter(|(i, _)| !reduced.contains(i))
-            .map(|(_, d)| d.clone())
-            .collect()
-    };
+    let out = reduced_dims(dims, &reduced, keep);
     Outcome::value(Value::Array(array_or_scalar(Shape::Ranked(out), dtype)))
+}
+
+/// The shape left after reducing `axes` of `dims`: removed, or kept as 1 with `keepdims`.
+pub(crate) fn reduced_dims(dims: &[Dim], axes: &[usize], keepdims: bool) -> Vec<Dim> {
+    dims.iter()
+        .enumerate()
+        .filter_map(|(i, d)| match (axes.contains(&i), keepdims) {
+            (false, _) => Some(d.clone()),
+            (true, true) => Some(Dim::lit(1)),
+            (true, false) => None,
+        })
+        .collect()
 }
 
 /// `np.cumsum(a, axis=None, dtype=None)`: flattened without an axis, same shape with one.
