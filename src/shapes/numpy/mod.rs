@@ -122,6 +122,9 @@ pub type Kwargs<'v> = [(&'v str, Value)];
 /// A call of a NumPy function by canonical path (`"zeros"`, `"linalg.solve"`,
 /// `"random.default_rng"`). Unknown functions give `Value::Unknown`.
 pub fn call(ctx: &mut Ctx, path: &str, args: &[Value], kwargs: &Kwargs) -> Outcome {
+    if has_unmodelled_dtype(kwargs.iter().map(|(k, v)| (Some(*k), v))) {
+        return Outcome::unknown();
+    }
     match table::lookup(table::FUNCTIONS, path) {
         Some(rule) => table::apply(
             ctx,
@@ -136,7 +139,22 @@ pub fn call(ctx: &mut Ctx, path: &str, args: &[Value], kwargs: &Kwargs) -> Outco
 /// A method call on an array (`x.sum(axis=0)`, `x.reshape(n, -1)`), or on a random generator
 /// (`recv` is `Value::RandomGenerator`).
 pub fn method(ctx: &mut Ctx, recv: &Value, name: &str, args: &[Value], kwargs: &Kwargs) -> Outcome {
+    let positional_dtype = matches!(name, "astype" | "view")
+        .then(|| args.first())
+        .flatten();
+    let dtypes = kwargs.iter().map(|(k, v)| (Some(*k), v));
+    if has_unmodelled_dtype(dtypes.chain(positional_dtype.map(|v| (Some("dtype"), v)))) {
+        return Outcome::unknown();
+    }
     methods::method(ctx, recv, name, args, kwargs)
+}
+
+/// A `dtype` argument the model cannot name may be a structured or subarray dtype, and
+/// those change the shape (`np.zeros(3, dtype="(2,)f8")` is (3, 2),
+/// `np.array((1, 2, 3), dtype="i,i,i")` is ()): the result is then unknown, never a guess.
+fn has_unmodelled_dtype<'a>(args: impl Iterator<Item = (Option<&'a str>, &'a Value)>) -> bool {
+    args.filter(|(k, _)| *k == Some("dtype"))
+        .any(|(_, v)| !matches!(v, Value::None) && args::dtype_of(v).is_none())
 }
 
 /// An attribute of an array (`.T`, `.shape`, `.ndim`, `.size`, `.dtype`, `.mT`).
