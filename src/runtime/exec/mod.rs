@@ -547,7 +547,7 @@ impl<'p> Executor<'p> {
         {
             return Err(ExecError::at(
                 span,
-                format!("{} over an empty range", reduce_name(op)),
+                format!("{} over an empty range", op.name()),
             ));
         }
         let dtype = self.plan.dtype_of(p.rbody);
@@ -945,21 +945,6 @@ pub(crate) fn permute<T: Copy>(src: &[T], shape: &[usize], perm: &[usize]) -> Ve
     out
 }
 
-fn reduce_name(op: ReduceOp) -> &'static str {
-    match op {
-        ReduceOp::Sum => "sum",
-        ReduceOp::Prod => "prod",
-        ReduceOp::Mean => "mean",
-        ReduceOp::Max => "max",
-        ReduceOp::Min => "min",
-        ReduceOp::Argmax => "argmax",
-        ReduceOp::Argmin => "argmin",
-        ReduceOp::Any => "any",
-        ReduceOp::All => "all",
-        ReduceOp::LogSumExp => "logsumexp",
-    }
-}
-
 /// Per-row accumulators of a reduction.
 enum Acc {
     /// Float sums, products, extrema (f64 accumulation); the op.
@@ -1087,7 +1072,7 @@ impl Acc {
                 if overflow {
                     return Err(ExecError::at(
                         span,
-                        format!("integer overflow in {}", reduce_name(op)),
+                        format!("integer overflow in {}", op.name()),
                     ));
                 }
                 for (o, a) in out.iter_mut().zip(acc) {
