@@ -145,9 +145,18 @@ impl<'m> Walker<'m> {
             }
             // Comprehension bodies run in their own scope with unknown loop variables;
             // nothing they compute is recorded, but a walrus inside binds out here.
+            // A call inside may mutate a list the comprehension names.
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
                 for name in super::syntax::walrus_targets(e) {
                     f.state.vars.remove(name.as_str());
+                }
+                let (names, calls) = super::syntax::comprehension_names(e);
+                if calls
+                    && names
+                        .iter()
+                        .any(|n| f.state.get(n).is_some_and(contains_list))
+                {
+                    forget_lists(f);
                 }
                 Value::Unknown
             }
@@ -583,19 +592,43 @@ impl<'m> Walker<'m> {
             if let Expr::Name(n) = &*c.func {
                 if self.is_builtin(f, &n.id) || matches!(n.id.as_str(), "enumerate" | "zip") {
                     let shadowed = f.state.get(&n.id).is_some();
+                    let args = &c.arguments.args;
                     match n.id.as_str() {
                         "range" if !shadowed => return Value::Int(None),
-                        "enumerate" if !shadowed && c.arguments.args.len() == 1 => {
-                            let inner = &c.arguments.args[0];
+                        "enumerate"
+                            if !shadowed
+                                && c.arguments.keywords.is_empty()
+                                && matches!(&**args, [a] if !a.is_starred_expr()) =>
+                        {
+                            let inner = &args[0];
                             let v = self.eval_quiet(f, inner);
                             let elem = self.element_of(f, inner, &v);
                             return Value::Tuple(vec![Value::Int(None), elem]);
                         }
-                        "zip" if !shadowed && c.arguments.keywords.is_empty() => {
+                        "zip"
+                            if !shadowed
+                                && c.arguments.keywords.iter().all(|k| {
+                                    k.arg.as_ref().is_some_and(|a| a.as_str() == "strict")
+                                }) =>
+                        {
+                            // One element per iterable; `*xs` adds one per item of `xs`,
+                            // and an `xs` of unknown length leaves the element's length
+                            // unknown.
                             let mut elems = Vec::new();
-                            for a in c.arguments.args.iter() {
-                                let v = self.eval_quiet(f, a);
-                                elems.push(self.element_of(f, a, &v));
+                            for a in args.iter() {
+                                if let Expr::Starred(s) = a {
+                                    match self.eval_quiet(f, &s.value) {
+                                        Value::Tuple(items) | Value::List(items) => {
+                                            for item in &items {
+                                                elems.push(self.element_value(f, item));
+                                            }
+                                        }
+                                        _ => return Value::Unknown,
+                                    }
+                                } else {
+                                    let v = self.eval_quiet(f, a);
+                                    elems.push(self.element_of(f, a, &v));
+                                }
                             }
                             return Value::Tuple(elems);
                         }
@@ -604,6 +637,11 @@ impl<'m> Walker<'m> {
                 }
             }
         }
+        self.element_value(f, value)
+    }
+
+    /// The value one iteration over `value` binds, from the value alone.
+    fn element_value(&mut self, f: &mut Frame, value: &Value) -> Value {
         match value {
             Value::Array(a) if a.shape.rank().is_some_and(|r| r >= 1) => {
                 let a = a.clone();

@@ -400,6 +400,123 @@ fn attribute_targets(t: &Expr, defining: bool, out: &mut HashSet<Name>) {
     }
 }
 
+/// Names mentioned inside the nested scopes that outlive their creation (functions,
+/// lambdas, generator expressions) of a body: a mutable value bound to one of them may be
+/// changed whenever such a closure runs, which can be at any later call. Over-approximates
+/// (every name in a nested scope counts, its own locals included), which only costs
+/// precision.
+pub(crate) fn captured_names(body: &[Stmt]) -> HashSet<Name> {
+    let mut v = CapturedNames {
+        out: HashSet::new(),
+        nested: 0,
+        depth: 0,
+    };
+    for stmt in body {
+        v.visit_stmt(stmt);
+    }
+    v.out
+}
+
+struct CapturedNames {
+    out: HashSet<Name>,
+    /// How many closure scopes enclose the current node.
+    nested: u32,
+    depth: u32,
+}
+
+impl<'a> Visitor<'a> for CapturedNames {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if self.depth > MAX_SCAN_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        let closure = matches!(stmt, Stmt::FunctionDef(_));
+        self.nested += u32::from(closure);
+        walk_stmt(self, stmt);
+        self.nested -= u32::from(closure);
+        self.depth -= 1;
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth > MAX_SCAN_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        if let Expr::Name(n) = expr {
+            if self.nested > 0 {
+                self.out.insert(n.id.clone());
+            }
+        }
+        if let Expr::Call(c) = expr {
+            // A generator passed straight to a call (`sum(len(x) for x in xs)`) runs
+            // there, like a comprehension.
+            self.visit_expr(&c.func);
+            for a in c.arguments.args.iter() {
+                if a.is_generator_expr() {
+                    walk_expr(self, a);
+                } else {
+                    self.visit_expr(a);
+                }
+            }
+            for k in c.arguments.keywords.iter() {
+                self.visit_expr(&k.value);
+            }
+            self.depth -= 1;
+            return;
+        }
+        let closure = matches!(expr, Expr::Lambda(_) | Expr::Generator(_));
+        self.nested += u32::from(closure);
+        walk_expr(self, expr);
+        self.nested -= u32::from(closure);
+        self.depth -= 1;
+    }
+}
+
+/// Names a list, set or dict comprehension mentions, and whether it calls anything other
+/// than a builtin known not to mutate its arguments. Such a call may mutate a list the
+/// comprehension names (`[xs.append(i) for i in r]`).
+pub(crate) fn comprehension_names(expr: &Expr) -> (HashSet<Name>, bool) {
+    let mut v = ComprehensionNames {
+        out: HashSet::new(),
+        calls: false,
+        depth: 0,
+    };
+    v.visit_expr(expr);
+    (v.out, v.calls)
+}
+
+struct ComprehensionNames {
+    out: HashSet<Name>,
+    calls: bool,
+    depth: u32,
+}
+
+impl<'a> Visitor<'a> for ComprehensionNames {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth > MAX_SCAN_DEPTH {
+            self.calls = true;
+            return;
+        }
+        match expr {
+            Expr::Name(n) => {
+                self.out.insert(n.id.clone());
+            }
+            Expr::Call(c) => {
+                let pure = matches!(&*c.func, Expr::Name(n) if matches!(
+                    n.id.as_str(),
+                    "len" | "range" | "enumerate" | "zip" | "int" | "float" | "str" | "abs"
+                        | "min" | "max" | "tuple" | "isinstance"
+                ));
+                self.calls |= !pure;
+            }
+            _ => {}
+        }
+        self.depth += 1;
+        walk_expr(self, expr);
+        self.depth -= 1;
+    }
+}
+
 /// True when a function body is a generator (its call returns a generator, not a value).
 pub(crate) fn contains_yield(body: &[Stmt]) -> bool {
     body.iter().any(|s| stmt_has_yield(s, 0))

@@ -45,6 +45,8 @@ pub(crate) struct FunctionInfo<'m> {
     pub locals: HashSet<Name>,
     /// The function whose body (directly or in a class) defines this one.
     pub parent: Option<u32>,
+    /// Names its closures (nested functions, lambdas, generators) mention.
+    pub captured: HashSet<Name>,
 }
 
 pub(crate) struct ClassInfo {
@@ -117,6 +119,8 @@ pub(crate) struct Walker<'m> {
     pub def_ids: HashMap<TextSize, u32>,
     pub class_ids: HashMap<TextSize, u32>,
     pub memo: HashMap<u32, Vec<(MemoKey, Value)>>,
+    /// Names the module's functions, lambdas and generators mention.
+    pub module_captured: HashSet<Name>,
 }
 
 impl<'m> Walker<'m> {
@@ -135,6 +139,7 @@ impl<'m> Walker<'m> {
             def_ids: HashMap::new(),
             class_ids: HashMap::new(),
             memo: HashMap::new(),
+            module_captured: HashSet::new(),
         }
     }
 
@@ -144,6 +149,7 @@ impl<'m> Walker<'m> {
         self.collect_defs(suite, None, None, 0);
         self.single_globals = imports::single_bindings(suite);
         self.untrusted_attrs = imports::untrusted_attributes(suite);
+        self.module_captured = imports::captured_names(suite);
         let mut frame = Frame::new(None, true, State::default());
         self.walk_body(&mut frame, suite);
         for id in 0..self.functions.len() {
@@ -179,6 +185,7 @@ impl<'m> Walker<'m> {
                         class,
                         locals,
                         parent,
+                        captured: imports::captured_names(&def.body),
                     });
                     if let Some(c) = class {
                         if let Some(info) = self.classes.get_mut(c as usize) {
@@ -476,6 +483,26 @@ impl<'m> Walker<'m> {
         }
     }
 
+    /// A list bound to a name that a closure mentions may change whenever the closure
+    /// runs (`cached[:] = ...` in a callback): it is not tracked, nor are its aliases.
+    fn untracked_if_captured(&self, f: &mut Frame, name: &str, value: Value) -> Value {
+        if !super::eval::contains_list(&value) {
+            return value;
+        }
+        let captured = match f.function {
+            None => &self.module_captured,
+            Some(id) => match self.functions.get(id as usize) {
+                Some(info) => &info.captured,
+                None => return Value::Unknown,
+            },
+        };
+        if captured.contains(name) {
+            super::eval::forget_lists(f);
+            return Value::Unknown;
+        }
+        value
+    }
+
     fn note_global(&mut self, f: &Frame, name: &str, value: &Value) {
         // Functions may mutate module lists before they read them: never share lists.
         if f.function.is_none()
@@ -672,6 +699,7 @@ impl<'m> Walker<'m> {
                 };
                 self.record_binding(f, n.range, &n.id, &value);
                 self.note_global(f, &n.id, &value);
+                let value = self.untracked_if_captured(f, &n.id, value);
                 f.state.set(&n.id, value);
             }
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
@@ -1027,6 +1055,7 @@ impl<'m> Walker<'m> {
                 }
                 v => v,
             };
+            let value = self.untracked_if_captured(frame, name, value);
             frame.state.set(name, value);
         }
         if let Some(va) = &params.vararg {
