@@ -217,6 +217,21 @@ pub(crate) fn gufunc(
     }
 }
 
+/// `linalg.matrix_rank(A)`: one rank per stacked matrix; an `A` of fewer than two
+/// dimensions is not an error but gives a Python int (whether any entry is nonzero).
+pub(crate) fn matrix_rank(ctx: &mut Ctx, args: &Args) -> Outcome {
+    match args
+        .pos
+        .first()
+        .and_then(to_array)
+        .and_then(|a| a.shape.rank())
+    {
+        Some(r) if r < 2 => Outcome::value(Value::Int(None)),
+        Some(_) => gufunc(ctx, args, "linalg", "(m,n)->()", &[LinalgOut::Int64]),
+        None => Outcome::unknown(),
+    }
+}
+
 /// `linalg.solve(a, b)`: b is a stack of vectors only when `b.ndim == 1` (NumPy 2), or
 /// when `b.ndim == a.ndim - 1` (NumPy 1).
 pub(crate) fn solve(ctx: &mut Ctx, args: &Args) -> Outcome {

@@ -523,8 +523,11 @@ pub(crate) fn cross(ctx: &mut Ctx, args: &Args) -> Outcome {
         Ok(p) => p,
         Err(o) => return o,
     };
-    if args.get(2, "axisa").is_some() || args.kw("axis").is_some() || da.is_empty() || db.is_empty()
-    {
+    // `axisa`, `axisb`, `axisc` and `axis` move the vector axes.
+    let moved = [(2, "axisa"), (3, "axisb"), (4, "axisc"), (5, "axis")]
+        .iter()
+        .any(|&(i, k)| args.get(i, k).is_some());
+    if moved || da.is_empty() || db.is_empty() {
         return unknown_array();
     }
     let (va, vb) = (&da[da.len() - 1], &db[db.len() - 1]);

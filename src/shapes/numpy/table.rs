@@ -82,6 +82,8 @@ pub(crate) enum Rule {
     // Linear algebra.
     /// A batched linalg function given by its gufunc signature and output dtype rules.
     Linalg(&'static str, &'static [LinalgOut]),
+    /// `(m,n)->()`, but a Python int below two dimensions.
+    MatrixRank,
     Solve,
     Svd,
     Qr,
@@ -355,10 +357,7 @@ pub(crate) static FUNCTIONS: &[(&str, Rule)] = &[
     ),
     ("linalg.eigvals", Linalg("(m,m)->(m)", &[MaybeComplex])),
     ("linalg.pinv", Linalg("(m,n)->(n,m)", &[LSame])),
-    (
-        "linalg.matrix_rank",
-        Linalg("(m,n)->()", &[LinalgOut::Int64]),
-    ),
+    ("linalg.matrix_rank", MatrixRank),
     ("linalg.cond", Linalg("(m,n)->()", &[Real])),
     ("linalg.svd", Svd),
     ("linalg.qr", Qr),
@@ -519,6 +518,7 @@ pub(crate) fn apply(ctx: &mut Ctx, rule: Rule, args: &Args, api: RandomApi) -> O
         Tensordot => products::tensordot(ctx, args),
         Einsum => products::einsum(ctx, args),
         Linalg(sig, outs) => linalg::gufunc(ctx, args, "linalg", sig, outs),
+        MatrixRank => linalg::matrix_rank(ctx, args),
         Solve => linalg::solve(ctx, args),
         Svd => linalg::svd(args),
         Qr => linalg::qr(args),
