@@ -187,3 +187,33 @@ fn in_place_shape_changes_forget_the_array() {
         "4:5 a float64[6]\n7:5 c float64[6]",
     );
 }
+
+#[test]
+fn len_names_the_first_axis() {
+    // Rank unknown when `len` runs: the size waits for the rank, then names axis 0.
+    check(
+        &with_header(
+            "def f(x: np.ndarray):\n    n = len(x)\n    assert x.ndim == 2\n    y = x\n    z = np.zeros(n) + y[:, 0]\n",
+        ),
+        "6:5 y ?[n, ?]\n7:5 z ?[n]",
+    );
+    // Used inside an expression, then the axes are unpacked under other names.
+    check(
+        &with_header(
+            "def f(x: np.ndarray):\n    out = np.zeros(len(x))\n    a, b = x.shape\n    s = out + x[:, 0]\n",
+        ),
+        "4:5 out float64[?]\n6:5 s ?[a]",
+    );
+    // Known rank, unknown first axis: named at once.
+    check(
+        &with_header("def f(x: np.ndarray):\n    assert x.ndim == 2\n    m = len(x)\n    y = x\n"),
+        "6:5 y ?[m, ?]",
+    );
+    // Rebinding the name, or a path where `len` did not run, forgets the size.
+    check(
+        &with_header(
+            "def g(v):\n    return v\n\ndef f(x: np.ndarray, c):\n    n = len(x)\n    x = g(x)\n    assert x.ndim == 2\n    y = x\n\ndef h(x: np.ndarray, c):\n    if c:\n        n = len(x)\n    assert x.ndim == 1\n    y = x\n",
+        ),
+        "8:5 x ?[...]\n10:5 y ?[?, ?]\n16:5 y ?[?]",
+    );
+}

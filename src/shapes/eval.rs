@@ -264,6 +264,13 @@ impl<'m> Walker<'m> {
                 if opaque {
                     return Value::Unknown;
                 }
+                if let ("len", [Expr::Name(x)], [(Value::Array(a), _)]) =
+                    (n.id.as_str(), &*call.arguments.args, args.as_slice())
+                {
+                    if let Some(size) = self.name_first_axis(f, range, &x.id, a) {
+                        return Value::Int(Some(size));
+                    }
+                }
                 return self.builtin_call(f, range, &n.id, &args);
             }
             func => (None, self.eval(f, func)),
@@ -360,6 +367,41 @@ impl<'m> Walker<'m> {
             })
             && !self.single_globals.contains(name)
             && !self.enclosing_binds(f.function, name)
+    }
+
+    /// `len(x)` where the size of `x`'s first axis is not known: a fresh size that names
+    /// it from here on, so later tests and uses agree with it. An axis of known rank takes
+    /// it at once; an array of unknown rank keeps it (`lens`) until its rank is learned.
+    fn name_first_axis(
+        &mut self,
+        f: &mut Frame,
+        range: TextRange,
+        name: &str,
+        a: &ArrayValue,
+    ) -> Option<DimExpr> {
+        if a.is_scalar {
+            return None;
+        }
+        match &a.shape {
+            Shape::Ranked(dims) if matches!(dims.first(), Some(Dim::Unknown)) => {
+                let size = DimExpr::sym(self.mint(f, range.start(), "_"));
+                let mut named = a.clone();
+                if let Shape::Ranked(d) = &mut named.shape {
+                    d[0] = Dim::Known(size.clone());
+                }
+                f.state.set(name, Value::Array(named));
+                Some(size)
+            }
+            Shape::Unranked => {
+                if let Some(size) = f.state.lens.get(name) {
+                    return Some(size.clone());
+                }
+                let size = DimExpr::sym(self.mint(f, range.start(), "_"));
+                f.state.lens.insert(name.into(), size.clone());
+                Some(size)
+            }
+            _ => None,
+        }
     }
 
     fn builtin_call(

@@ -177,6 +177,11 @@ impl<'m> Walker<'m> {
             Value::Unknown => ArrayValue::unknown(),
             _ => return,
         };
+        // `len(x)` ran on this array: once it has axes, the first is that size.
+        let len = match self.lookup(f, name) {
+            Value::Array(_) => f.state.lens.get(name).cloned(),
+            _ => None,
+        };
         let mut dims = match (&current.shape, rank) {
             (Shape::Ranked(d), Some(r)) if d.len() != r => {
                 let message = if unpacking {
@@ -207,7 +212,13 @@ impl<'m> Walker<'m> {
                 return;
             }
             (Shape::Ranked(d), _) => d.clone(),
-            (Shape::Unranked, Some(r)) => vec![Dim::Unknown; r],
+            (Shape::Unranked, Some(r)) => {
+                let mut dims = vec![Dim::Unknown; r];
+                if let (Some(first), Some(len)) = (dims.first_mut(), len) {
+                    *first = Dim::Known(len);
+                }
+                dims
+            }
             (Shape::Unranked, None) => return,
         };
         let before = current.shape.clone();

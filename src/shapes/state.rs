@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use ruff_python_ast::name::Name;
 
-use super::dim::Dim;
+use super::dim::{Dim, DimExpr};
 use super::facts::SizeFacts;
 use super::shape::Shape;
 use super::value::{ArrayValue, Local, Value};
@@ -18,6 +18,10 @@ pub(crate) struct State {
     pub facts: SizeFacts,
     /// False after `return`, `raise`, `break`, `continue`: no path reaches this point.
     pub reachable: bool,
+    /// `len(x)` of arrays whose rank is not known yet, by name: the size axis 0 will have
+    /// once the rank is learned. Rebinding the name drops it; it is only read while the
+    /// name still holds an array of unknown rank.
+    pub lens: HashMap<Name, DimExpr>,
 }
 
 impl Default for State {
@@ -26,6 +30,7 @@ impl Default for State {
             vars: HashMap::new(),
             facts: SizeFacts::default(),
             reachable: true,
+            lens: HashMap::new(),
         }
     }
 }
@@ -44,6 +49,7 @@ impl State {
 
     /// Binds `name`; unknown values are not stored.
     pub fn set(&mut self, name: &str, value: Value) {
+        self.lens.remove(name);
         if matches!(value, Value::Unknown) {
             self.vars.remove(name);
         } else {
@@ -70,10 +76,21 @@ impl State {
                 }
             }
         }
+        let lens = self
+            .lens
+            .iter()
+            .filter_map(|(name, a)| {
+                vars.get(name).and_then(Value::as_array)?;
+                let b = other.lens.get(name)?;
+                let (ca, cb) = (self.facts.canonical(a), other.facts.canonical(b));
+                (ca == cb).then(|| (name.clone(), ca))
+            })
+            .collect();
         State {
             vars,
             facts,
             reachable: true,
+            lens,
         }
     }
 
@@ -81,6 +98,7 @@ impl State {
     pub fn same_as(&self, other: &State) -> bool {
         self.reachable == other.reachable
             && self.vars == other.vars
+            && self.lens == other.lens
             && self.facts.equivalent(&other.facts)
     }
 }

@@ -695,6 +695,17 @@ impl<'m> Walker<'m> {
                         }
                         Value::Int(Some(s))
                     }
+                    // A size the engine named internally (`len(x)` of an unknown axis)
+                    // reads better under the target's name.
+                    Value::Int(Some(e))
+                        if f.readable
+                            && e.as_sym().is_some_and(super::facts::is_internal)
+                            && f.state.facts.canonical(&e) == e =>
+                    {
+                        let s = super::dim::DimExpr::sym(self.mint(f, n.range.start(), &n.id));
+                        f.state.facts.assume_equal(&s, &e);
+                        Value::Int(Some(s))
+                    }
                     v => v,
                 };
                 self.record_binding(f, n.range, &n.id, &value);
@@ -1168,9 +1179,8 @@ impl<'m> Walker<'m> {
     ) -> Frame {
         self.call_stack.push(id);
         let state = State {
-            vars: HashMap::new(),
             facts: f.state.facts.clone(),
-            reachable: true,
+            ..State::default()
         };
         let mut frame = Frame::new(Some(id), false, state);
         frame.readable = false;
