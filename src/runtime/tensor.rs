@@ -72,10 +72,10 @@ impl TensorData {
     /// `len` zero elements of `dtype`. The caller has checked the size against a budget.
     pub fn zeros(dtype: Dtype, len: usize) -> TensorData {
         match dtype {
-            Dtype::Bool => TensorData::Bool(vec![false; len]),
-            Dtype::I64 => TensorData::I64(vec![0; len]),
-            Dtype::F32 => TensorData::F32(vec![0.0; len]),
-            Dtype::F64 => TensorData::F64(vec![0.0; len]),
+            Dtype::Bool => TensorData::Bool(zeroed(len)),
+            Dtype::I64 => TensorData::I64(zeroed(len)),
+            Dtype::F32 => TensorData::F32(zeroed(len)),
+            Dtype::F64 => TensorData::F64(zeroed(len)),
         }
     }
 
@@ -89,6 +89,43 @@ impl TensorData {
         })
     }
 }
+
+/// Buffers at least this large ask the kernel for transparent huge pages.
+const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
+
+/// `len` zero (default) elements. Large buffers come zeroed from the allocator (`calloc`
+/// maps fresh pages without touching them) and are advised to use transparent huge pages,
+/// as NumPy does: first-touch page faults on a fresh 4 KiB-paged buffer otherwise cost more
+/// than the arithmetic that fills it. The caller has checked the size against a budget.
+pub(crate) fn zeroed<T: Copy + Default + Clone>(len: usize) -> Vec<T> {
+    let v = vec![T::default(); len];
+    advise_huge_pages(&v);
+    v
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages<T>(v: &[T]) {
+    let bytes = std::mem::size_of_val(v);
+    if bytes < HUGE_PAGE_MIN_BYTES {
+        return;
+    }
+    const PAGE: usize = 4096;
+    let start = v.as_ptr() as usize;
+    let first = start.div_ceil(PAGE) * PAGE;
+    let end = (start + bytes) / PAGE * PAGE;
+    if end > first {
+        // SAFETY: madvise only gives advice about the page-aligned range [first, end), which
+        // lies inside `v`'s live allocation; MADV_HUGEPAGE never changes the contents or the
+        // validity of the mapping, and a failure (e.g. THP disabled) is harmless, so the
+        // result is ignored.
+        unsafe {
+            libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages<T>(_v: &[T]) {}
 
 /// An n-dimensional array: `data.len()` is always the product of `shape`.
 #[derive(Clone, Debug, PartialEq)]

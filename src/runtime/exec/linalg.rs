@@ -124,7 +124,7 @@ pub(super) fn run_call(
     let dtype = exec.plan.arrays[step.target].dtype;
     exec.reserve(step, dtype, &shape)?;
     let per: usize = core_out.iter().product();
-    let mut out = vec![0.0f64; positions * per];
+    let mut out = crate::runtime::tensor::zeroed::<f64>(positions * per);
     let n = c0[0];
     let work = per.max(1) * n.max(1) * n.max(1);
     let tasks = if positions * work < super::PARALLEL_WORK {

@@ -13,7 +13,6 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -24,7 +23,7 @@ use super::plan::{ArrayInfo, Expr, Plan, ReduceOp, Slot, Step, StepKind, VarId};
 use super::tensor::{
     row_major_strides, Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError,
 };
-use values::{binary, nan_max, nan_min, select, unary, Elem, Opd, Val};
+use values::{binary, nan_max, nan_min, select, unary, Col, Elem, Opd, Pooled, Val};
 
 /// Points per block of the innermost loop: small enough that a block of every node of an
 /// expression stays in L1/L2, large enough to amortise the per-node dispatch.
@@ -92,10 +91,21 @@ pub fn execute(
         let tensor = exec.run_step(step, &arrays)?;
         arrays[step.target] = Some(tensor);
     }
+    // Hand each output over without copying; an array named twice is copied once more.
+    let mut remaining = vec![0usize; arrays.len()];
+    for &id in &plan.outputs {
+        remaining[id] += 1;
+    }
     plan.outputs
         .iter()
         .map(|&id| {
-            arrays[id].clone().ok_or_else(|| {
+            remaining[id] -= 1;
+            let tensor = if remaining[id] == 0 {
+                arrays[id].take()
+            } else {
+                arrays[id].clone()
+            };
+            tensor.ok_or_else(|| {
                 ExecError::new(format!(
                     "output `{}` is never defined",
                     plan.arrays[id].name
@@ -444,7 +454,7 @@ impl<'p> Executor<'p> {
         let positions: usize = outer.iter().map(|&v| extents[v]).product();
         let total = positions * row;
         let rwork: usize = rvars.iter().map(|&v| extents[v]).product::<usize>().max(1);
-        let mut out = vec![T::default(); total];
+        let mut out = super::tensor::zeroed::<T>(total);
         if total == 0 {
             return Ok(out);
         }
@@ -473,7 +483,7 @@ impl<'p> Executor<'p> {
             }
             Ok(())
         };
-        if positions < 4 && row >= 4 * BLOCK && inner_is_out && work >= PARALLEL_WORK {
+        if positions < 4 && row >= 2 * BLOCK && inner_is_out && work >= PARALLEL_WORK {
             // Few long rows (a column reduction): split each row across the cores instead.
             let seg = (row / 8).div_ceil(BLOCK).max(1) * BLOCK;
             for (pos, out_row) in out.chunks_mut(row).enumerate() {
@@ -675,9 +685,9 @@ impl<'p> Executor<'p> {
         Ok(match expr {
             Expr::Const(s) => Val::Scalar(*s),
             Expr::Var(v) => match inner {
-                Some(i) if i.var == *v => Val::I64(Cow::Owned(
-                    (i.start as i64..(i.start + i.len) as i64).collect(),
-                )),
+                Some(i) if i.var == *v => Val::I64(Col::Owned(Pooled::collect(
+                    i.start as i64..(i.start + i.len) as i64,
+                ))),
                 _ => Val::Scalar(Scalar::I64(env[*v])),
             },
             Expr::Size(s) => {
@@ -805,16 +815,15 @@ impl<'p> Executor<'p> {
             len: usize,
         ) -> Val<'a> {
             match gather {
-                Some(offsets) => T::col(
+                Some(offsets) => T::col(Pooled::collect(
                     offsets
                         .iter()
                         .enumerate()
-                        .map(|(k, o)| data[base + k * step + o])
-                        .collect(),
-                ),
+                        .map(|(k, o)| data[base + k * step + o]),
+                )),
                 None if !has_inner => Val::Scalar(data[base].to_scalar()),
                 None if step == 1 => T::borrow(&data[base..base + len]),
-                None => T::col((0..len).map(|k| data[base + k * step]).collect()),
+                None => T::col(Pooled::collect((0..len).map(|k| data[base + k * step]))),
             }
         }
         Ok(match t.data() {
@@ -831,7 +840,7 @@ fn broadcast(v: Val<'_>, len: usize) -> Val<'_> {
     match v {
         Val::Scalar(s) if len > 1 => {
             fn fill<T: Elem>(s: Scalar, len: usize) -> Val<'static> {
-                T::col(vec![T::from_scalar(s); len])
+                T::col(Pooled::collect(std::iter::repeat_n(T::from_scalar(s), len)))
             }
             match s.dtype() {
                 Dtype::F64 => fill::<f64>(s, len),

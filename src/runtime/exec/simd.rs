@@ -65,25 +65,23 @@ fn exp_avx2(x: &[f64], out: &mut [f64]) {
     exp_loop(x, out)
 }
 
-/// e^x for every element.
-pub(crate) fn exp_f64(x: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; x.len()];
+/// `out[k] = e^x[k]` for every element.
+pub(crate) fn exp_into(x: &[f64], out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
         if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
             // SAFETY: the CPU supports the features the function is compiled for (checked
             // just above); the function itself is safe Rust.
-            unsafe { exp_avx512(x, &mut out) };
-            return out;
+            unsafe { exp_avx512(x, out) };
+            return;
         }
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             // SAFETY: as above, for AVX2 and FMA.
-            unsafe { exp_avx2(x, &mut out) };
-            return out;
+            unsafe { exp_avx2(x, out) };
+            return;
         }
     }
-    exp_loop(x, &mut out);
-    out
+    exp_loop(x, out);
 }
 
 #[cfg(test)]
@@ -97,7 +95,8 @@ mod tests {
             0.0, -0.0, 1e-300, -1e-300, 709.7, 709.8, 710.5, -745.0, -745.2, -800.0,
         ]);
         xs.extend([f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -708.4, -730.0]);
-        let got = exp_f64(&xs);
+        let mut got = vec![0.0; xs.len()];
+        exp_into(&xs, &mut got);
         for (&x, &y) in xs.iter().zip(&got) {
             let want = x.exp();
             if want.is_nan() {

@@ -1,8 +1,11 @@
 //! Block values of the fast executor: a scalar (invariant across the block) or a column of
 //! one element per point of the innermost loop, borrowed straight from an array when the
-//! load is contiguous; and the element-wise operations on them.
+//! load is contiguous; and the element-wise operations on them. Owned columns come from a
+//! per-thread pool and go back to it when dropped, so the block loops allocate nothing in
+//! the steady state.
 
-use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ops::Deref;
 
 use ruff_text_size::TextRange;
 
@@ -15,10 +18,68 @@ use super::ExecError;
 #[derive(Clone, Debug)]
 pub(crate) enum Val<'a> {
     Scalar(Scalar),
-    F64(Cow<'a, [f64]>),
-    F32(Cow<'a, [f32]>),
-    I64(Cow<'a, [i64]>),
-    Bool(Cow<'a, [bool]>),
+    F64(Col<'a, f64>),
+    F32(Col<'a, f32>),
+    I64(Col<'a, i64>),
+    Bool(Col<'a, bool>),
+}
+
+/// A column of a block: borrowed from an array, or a pooled buffer of the executor's own.
+#[derive(Debug)]
+pub(crate) enum Col<'a, T: Elem> {
+    Borrowed(&'a [T]),
+    Owned(Pooled<T>),
+}
+
+impl<T: Elem> Deref for Col<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Col::Borrowed(v) => v,
+            Col::Owned(p) => &p.0,
+        }
+    }
+}
+
+impl<T: Elem> Clone for Col<'_, T> {
+    fn clone(&self) -> Self {
+        match self {
+            Col::Borrowed(v) => Col::Borrowed(v),
+            Col::Owned(p) => Col::Owned(Pooled::collect(p.0.iter().copied())),
+        }
+    }
+}
+
+/// A buffer taken from this thread's pool; dropping it gives it back.
+#[derive(Debug)]
+pub(crate) struct Pooled<T: Elem>(Vec<T>);
+
+/// Buffers kept per thread and element type; larger or extra ones are freed.
+const POOL_BUFFERS: usize = 32;
+const POOL_MAX_LEN: usize = 1 << 16;
+
+impl<T: Elem> Pooled<T> {
+    /// A pooled buffer holding the items of `iter`.
+    #[inline]
+    pub(crate) fn collect(iter: impl Iterator<Item = T>) -> Pooled<T> {
+        let mut v = T::with_pool(|p| p.pop()).unwrap_or_default();
+        v.clear();
+        v.extend(iter);
+        Pooled(v)
+    }
+}
+
+impl<T: Elem> Drop for Pooled<T> {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        if v.capacity() != 0 && v.capacity() <= POOL_MAX_LEN {
+            T::with_pool(|p| {
+                if p.len() < POOL_BUFFERS {
+                    p.push(v);
+                }
+            });
+        }
+    }
 }
 
 /// One operand of an element-wise loop: a broadcast scalar or a slice.
@@ -44,8 +105,10 @@ pub(crate) trait Elem: Copy + Send + Sync + Default + PartialEq + 'static {
     fn from_scalar(s: Scalar) -> Self;
     fn to_scalar(self) -> Scalar;
     fn opd<'x>(v: &'x Val<'_>) -> Option<Opd<'x, Self>>;
-    fn col<'a>(v: Vec<Self>) -> Val<'a>;
+    fn col<'a>(v: Pooled<Self>) -> Val<'a>;
     fn borrow(v: &[Self]) -> Val<'_>;
+    /// Runs `f` on this thread's pool of spare buffers.
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<Self>>) -> R) -> R;
     fn slice(t: &TensorData) -> Option<&[Self]>;
     fn wrap(v: Vec<Self>) -> TensorData;
 }
@@ -67,11 +130,17 @@ macro_rules! elem {
                     _ => None,
                 }
             }
-            fn col<'a>(v: Vec<Self>) -> Val<'a> {
-                Val::$variant(Cow::Owned(v))
+            fn col<'a>(v: Pooled<Self>) -> Val<'a> {
+                Val::$variant(Col::Owned(v))
             }
             fn borrow(v: &[Self]) -> Val<'_> {
-                Val::$variant(Cow::Borrowed(v))
+                Val::$variant(Col::Borrowed(v))
+            }
+            fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<Self>>) -> R) -> R {
+                thread_local! {
+                    static POOL: RefCell<Vec<Vec<$t>>> = const { RefCell::new(Vec::new()) };
+                }
+                POOL.with_borrow_mut(f)
             }
             fn slice(t: &TensorData) -> Option<&[Self]> {
                 match t {
@@ -149,8 +218,8 @@ impl<'a> Val<'a> {
         if self.dtype() == to {
             return self;
         }
-        fn conv<T: Elem, U: Elem>(v: &[T]) -> Vec<U> {
-            v.iter().map(|&x| U::from_scalar(x.to_scalar())).collect()
+        fn conv<T: Elem, U: Elem>(v: &[T]) -> Pooled<U> {
+            Pooled::collect(v.iter().map(|&x| U::from_scalar(x.to_scalar())))
         }
         fn convert<'b, U: Elem>(v: &Val<'_>) -> Val<'b> {
             match v {
@@ -190,7 +259,7 @@ impl<'a> Val<'a> {
 fn map1<T: Copy, U: Elem>(a: Opd<T>, len: usize, f: impl Fn(T) -> U) -> Val<'static> {
     match a {
         Opd::One(x) => Val::Scalar(f(x).to_scalar()),
-        Opd::Many(v) => U::col(v[..len].iter().map(|&x| f(x)).collect()),
+        Opd::Many(v) => U::col(Pooled::collect(v[..len].iter().map(|&x| f(x)))),
     }
 }
 
@@ -198,15 +267,11 @@ fn map1<T: Copy, U: Elem>(a: Opd<T>, len: usize, f: impl Fn(T) -> U) -> Val<'sta
 fn map2<T: Copy, U: Elem>(a: Opd<T>, b: Opd<T>, len: usize, f: impl Fn(T, T) -> U) -> Val<'static> {
     match (a, b) {
         (Opd::One(x), Opd::One(y)) => Val::Scalar(f(x, y).to_scalar()),
-        (Opd::Many(x), Opd::One(y)) => U::col(x[..len].iter().map(|&x| f(x, y)).collect()),
-        (Opd::One(x), Opd::Many(y)) => U::col(y[..len].iter().map(|&y| f(x, y)).collect()),
-        (Opd::Many(x), Opd::Many(y)) => U::col(
-            x[..len]
-                .iter()
-                .zip(&y[..len])
-                .map(|(&x, &y)| f(x, y))
-                .collect(),
-        ),
+        (Opd::Many(x), Opd::One(y)) => U::col(Pooled::collect(x[..len].iter().map(|&x| f(x, y)))),
+        (Opd::One(x), Opd::Many(y)) => U::col(Pooled::collect(y[..len].iter().map(|&y| f(x, y)))),
+        (Opd::Many(x), Opd::Many(y)) => U::col(Pooled::collect(
+            x[..len].iter().zip(&y[..len]).map(|(&x, &y)| f(x, y)),
+        )),
     }
 }
 
@@ -220,11 +285,14 @@ fn try_map2<T: Copy, U: Elem>(
     if let (Opd::One(x), Opd::One(y)) = (a, b) {
         return Some(Val::Scalar(f(x, y)?.to_scalar()));
     }
-    let mut out = Vec::with_capacity(len);
-    for k in 0..len {
-        out.push(f(a.at(k), b.at(k))?);
-    }
-    Some(U::col(out))
+    let mut failed = false;
+    let out = Pooled::collect((0..len).map(|k| {
+        f(a.at(k), b.at(k)).unwrap_or_else(|| {
+            failed = true;
+            U::default()
+        })
+    }));
+    (!failed).then(|| U::col(out))
 }
 
 /// Floats the executor computes with.
@@ -384,7 +452,11 @@ pub(crate) fn unary<'a>(op: UnaryOp, a: Val<'a>, len: usize) -> Val<'a> {
     let d = a.dtype();
     match d {
         Dtype::F64 => match f64::opd(&a) {
-            Some(Opd::Many(x)) if op == UnaryOp::Exp => f64::col(super::simd::exp_f64(&x[..len])),
+            Some(Opd::Many(x)) if op == UnaryOp::Exp => {
+                let mut out = Pooled::collect(std::iter::repeat_n(0.0, len));
+                super::simd::exp_into(&x[..len], &mut out.0);
+                f64::col(out)
+            }
             Some(x) => unary_real(op, x, len),
             None => a,
         },
@@ -555,13 +627,13 @@ pub(crate) fn select<'a>(cond: Val<'a>, then: Val<'a>, otherwise: Val<'a>, len: 
     }
     fn pick<T: Elem>(c: Opd<bool>, a: &Val, b: &Val, len: usize) -> Val<'static> {
         match (T::opd(a), T::opd(b)) {
-            (Some(x), Some(y)) => {
-                let mut out = Vec::with_capacity(len);
-                for k in 0..len {
-                    out.push(if c.at(k) { x.at(k) } else { y.at(k) });
+            (Some(x), Some(y)) => T::col(Pooled::collect((0..len).map(|k| {
+                if c.at(k) {
+                    x.at(k)
+                } else {
+                    y.at(k)
                 }
-                T::col(out)
-            }
+            }))),
             _ => Val::Scalar(T::default().to_scalar()),
         }
     }
