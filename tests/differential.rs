@@ -232,6 +232,10 @@ fn the_comparison_catches_wrong_claims() {
             numpy_record(4, "d", "ndarray", Some(vec![7, 11]), Some("float64")),
             numpy_record(5, "e", "ndarray", Some(vec![13]), Some("bool")),
             numpy_record(6, "f", "scalar", Some(vec![]), Some("float32")),
+            numpy_record(7, "g", "ndarray", Some(vec![2, 3, 5]), Some("float64")),
+            numpy_record(8, "h", "ndarray", Some(vec![2, 3, 5]), Some("float64")),
+            numpy_record(9, "i", "ndarray", Some(vec![5]), Some("float64")),
+            numpy_record(10, "j", "ndarray", Some(vec![2, 3, 5]), Some("float64")),
         ],
         errors: Vec::new(),
         executed: Vec::new(),
@@ -243,6 +247,11 @@ fn the_comparison_catches_wrong_claims() {
         name: name.to_string(),
         shape,
         dtype: dtype.map(str::to_string),
+        suffix: None,
+    };
+    let variadic = |line, name: &str, suffix: Vec<OvertDim>| OvertRecord {
+        suffix: Some(suffix),
+        ..claim(line, name, None, None)
     };
     let overt = vec![
         claim(1, "a", known(&[3, 2]), Some("float64")), // transposed
@@ -256,6 +265,10 @@ fn the_comparison_catches_wrong_claims() {
         ), // honest partial knowledge
         claim(5, "e", known(&[13]), Some("bool")),      // guessed a data-dependent count
         claim(6, "f", known(&[]), Some("float32")),     // right
+        variadic(7, "g", vec![OvertDim::Known(3), OvertDim::Known(5)]), // right: [*b, 3, 5]
+        variadic(8, "h", vec![OvertDim::Known(5), OvertDim::Known(3)]), // trailing swapped
+        variadic(9, "i", vec![OvertDim::Known(3), OvertDim::Known(5)]), // more axes than NumPy's
+        variadic(10, "j", vec![OvertDim::Symbolic("n".into())]), // honest
     ];
     let mut markers = Markers::default();
     markers.data_dependent.insert((5, "e".to_string()), vec![0]);
@@ -273,7 +286,9 @@ fn the_comparison_catches_wrong_claims() {
             (2, "dtype"),
             (3, "NumPy saw no NumPy value"),
             (5, "claims a data-dependent size"),
+            (8, "trailing axes"),
+            (9, "trailing axes"),
         ]
     );
-    assert_eq!((array_sites, known_shape), (4, 3));
+    assert_eq!((array_sites, known_shape), (8, 3));
 }

@@ -99,6 +99,13 @@ struct JsonBinding<'a> {
     name: &'a str,
     shape: serde_json::Value,
     dtype: Option<&'static str>,
+    /// Extension for variadic shapes (`[*batch, n, d]`, whose rank is unknown, so `shape`
+    /// is null): the group's name (`"batch"`, or `"..."` when anonymous) and the known
+    /// trailing axes. Absent for every other shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variadic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suffix: Option<serde_json::Value>,
 }
 
 /// The JSON contract: `[{"line", "column", "name", "shape", "dtype"}]`, one element a line.
@@ -106,12 +113,17 @@ pub fn render_json(bindings: &[Binding], index: &LineIndex, source: &str) -> Str
     let mut out = String::from("[");
     for (i, b) in bindings.iter().enumerate() {
         let (line, column) = python::line_column(index, source, b.range.start());
+        let public = b.shape.public();
         let item = JsonBinding {
             line,
             column,
             name: &b.name,
-            shape: shape_json(&b.shape.public()),
+            shape: shape_json(&public),
             dtype: b.dtype.map(|d| d.name()),
+            variadic: public
+                .variadic()
+                .map(|(g, _)| shapes::shape::group_name(g).unwrap_or("...").to_string()),
+            suffix: public.variadic().map(|(_, dims)| dims_json(dims)),
         };
         out.push_str(if i == 0 { "\n  " } else { ",\n  " });
         out.push_str(&serde_json::to_string(&item).unwrap_or_else(|_| "null".to_string()));
@@ -123,15 +135,18 @@ pub fn render_json(bindings: &[Binding], index: &LineIndex, source: &str) -> Str
 fn shape_json(shape: &Shape) -> serde_json::Value {
     match shape.dims() {
         None => serde_json::Value::Null,
-        Some(dims) => dims
-            .iter()
-            .map(|d| match d {
-                Dim::Unknown => serde_json::Value::from("?"),
-                Dim::Known(e) => match e.as_lit() {
-                    Some(v) => serde_json::Value::from(v),
-                    None => serde_json::Value::from(e.to_string()),
-                },
-            })
-            .collect(),
+        Some(dims) => dims_json(dims),
     }
+}
+
+fn dims_json(dims: &[Dim]) -> serde_json::Value {
+    dims.iter()
+        .map(|d| match d {
+            Dim::Unknown => serde_json::Value::from("?"),
+            Dim::Known(e) => match e.as_lit() {
+                Some(v) => serde_json::Value::from(v),
+                None => serde_json::Value::from(e.to_string()),
+            },
+        })
+        .collect()
 }

@@ -189,6 +189,13 @@ impl<'m> Walker<'m> {
     pub fn eval_subscript(&mut self, f: &mut Frame, s: &'m ast::ExprSubscript) -> Value {
         let base = self.eval(f, &s.value);
         let index = self.eval(f, &s.slice);
+        if let (Expr::Attribute(attr), Value::Unknown) = (&*s.value, &base) {
+            if attr.attr.id.as_str() == "shape" {
+                if let Some(size) = self.trailing_size(f, &attr.value, &index) {
+                    return size;
+                }
+            }
+        }
         match &base {
             Value::Array(a) => {
                 let a = a.clone();
@@ -219,6 +226,21 @@ impl<'m> Walker<'m> {
             }
             _ => Value::Unknown,
         }
+    }
+
+    /// `x.shape[-1]` of a variadic `[*batch, n, d]`: the known trailing size (`d`).
+    fn trailing_size(&mut self, f: &mut Frame, array: &'m Expr, index: &Value) -> Option<Value> {
+        let Value::Array(a) = self.eval_quiet(f, array) else {
+            return None;
+        };
+        let (_, dims) = a.shape.variadic()?;
+        let k = match index {
+            Value::Int(Some(e)) => e.as_lit()?,
+            _ => return None,
+        };
+        let from_end = usize::try_from(k.checked_neg()?).ok()?;
+        let at = dims.len().checked_sub(from_end)?;
+        (from_end > 0).then(|| Value::Int(dims.get(at).and_then(|d| d.expr().cloned())))
     }
 
     fn attribute(&mut self, f: &mut Frame, range: TextRange, recv: &Value, name: &str) -> Value {
@@ -984,6 +1006,11 @@ fn slice_items(items: &[Value], parts: &[Option<Value>; 3]) -> Option<Vec<Value>
 
 /// A shape as Python prints it: `(3, 4)`, `(5,)`, `()`.
 pub(crate) fn py_shape(shape: &Shape) -> String {
+    if let Some((group, dims)) = shape.variadic() {
+        let mut parts = vec![super::shape::group_label(group)];
+        parts.extend(dims.iter().map(|d| d.to_string()));
+        return format!("({})", parts.join(", "));
+    }
     match shape.dims() {
         None => "(...)".to_string(),
         Some([d]) => format!("({d},)"),

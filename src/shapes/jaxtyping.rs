@@ -23,8 +23,9 @@ pub(crate) enum AnnDim {
     Broadcast(AffineSpec),
     /// `_`, `_name`, or anything we cannot read: not checked.
     Any,
-    /// `...`, `*batch`: any number of axes.
-    Variadic,
+    /// `*batch` (named: the same axes wherever the name appears in one call), `...` and
+    /// `#*batch` (anonymous: any axes each time).
+    Variadic(Option<String>),
 }
 
 /// `constant + sum(coeff * name)` over annotation names (not yet symbols).
@@ -178,8 +179,13 @@ pub(crate) fn parse_dims(spec: &str) -> Vec<AnnDim> {
 }
 
 fn parse_dim(token: &str) -> AnnDim {
-    if token == "..." || token.starts_with('*') || token.starts_with("#*") {
-        return AnnDim::Variadic;
+    if token == "..." || token.starts_with("#*") {
+        return AnnDim::Variadic(None);
+    }
+    if let Some(name) = token.strip_prefix('*') {
+        // `*_` and `*_name` are not bound, as `_` is not.
+        let named = is_identifier(name) && !name.starts_with('_');
+        return AnnDim::Variadic(named.then(|| name.to_string()));
     }
     let (broadcast, rest) = match token.strip_prefix('#') {
         Some(r) => (true, r),
@@ -273,28 +279,61 @@ impl<'m> Walker<'m> {
         Some(e)
     }
 
+    /// A fresh variadic group: readable (`batch`) in definition runs, internal otherwise.
+    fn new_group(&mut self, f: &Frame, name: Option<&str>) -> Symbol {
+        match name {
+            Some(n) if f.readable => Symbol::new(n),
+            _ => {
+                self.fresh += 1;
+                Symbol::new(&format!("_{}", self.fresh))
+            }
+        }
+    }
+
+    /// The axes a variadic annotation entry stands for: a named group's binding in this
+    /// call (made abstract on first use), or a fresh anonymous group.
+    fn group_axes(&mut self, f: &mut Frame, name: Option<&str>) -> Shape {
+        if let Some(bound) = name.and_then(|n| f.ann_groups.get(n)) {
+            return bound.clone();
+        }
+        let group = self.new_group(f, name);
+        let axes = Shape::Variadic {
+            group,
+            dims: Vec::new(),
+        };
+        if let Some(n) = name {
+            f.ann_groups.insert(n.to_string(), axes.clone());
+        }
+        axes
+    }
+
     /// The shape an annotation promises, in this frame's symbols.
     fn annotation_shape(&mut self, f: &mut Frame, ann: &ArrayAnnotation) -> Shape {
         let Some(dims) = &ann.dims else {
             return Shape::Unranked;
         };
-        if dims.contains(&AnnDim::Variadic) {
-            // Still bind the names so later annotations of the same call agree.
-            for d in dims {
-                if let AnnDim::Size(a) = d {
-                    self.spec_expr(f, a);
+        let mut tail = Vec::with_capacity(dims.len());
+        let mut lead = None;
+        for (i, d) in dims.iter().enumerate() {
+            tail.push(match d {
+                AnnDim::Size(a) => self.spec_expr(f, a).map_or(Dim::Unknown, Dim::Known),
+                AnnDim::Broadcast(_) | AnnDim::Any => Dim::Unknown,
+                AnnDim::Variadic(name) => {
+                    if i > 0 {
+                        // Known axes before the group: not representable, so unknown (the
+                        // names above are still bound so later annotations agree).
+                        lead = Some(Shape::Unranked);
+                    } else {
+                        lead = Some(self.group_axes(f, name.as_deref()));
+                    }
+                    continue;
                 }
-            }
-            return Shape::Unranked;
+            });
         }
-        Shape::Ranked(
-            dims.iter()
-                .map(|d| match d {
-                    AnnDim::Size(a) => self.spec_expr(f, a).map_or(Dim::Unknown, Dim::Known),
-                    AnnDim::Broadcast(_) | AnnDim::Any | AnnDim::Variadic => Dim::Unknown,
-                })
-                .collect(),
-        )
+        match lead {
+            None => Shape::Ranked(tail),
+            Some(lead) => lead.followed_by(tail),
+        }
     }
 
     /// What a parameter annotated with `ann` holds, absent an argument.
@@ -313,8 +352,9 @@ impl<'m> Walker<'m> {
         }
     }
 
-    /// Checks `value` against annotation `ann` in frame `f`, learning size facts; returns
-    /// the value refined by the annotation and, on contradiction, a finding (not recorded).
+    /// Checks `value` against annotation `ann` in frame `f`, learning size facts and
+    /// binding variadic groups; returns the value refined by the annotation and, on
+    /// contradiction, a finding (not recorded).
     pub fn match_annotation(
         &mut self,
         f: &mut Frame,
@@ -331,61 +371,75 @@ impl<'m> Walker<'m> {
             }
             return (value, None);
         };
-        let promised = self.annotation_shape(f, &a);
         let arr = match value {
             Value::Array(arr) => arr,
             Value::Unknown => {
+                let promised = self.annotation_shape(f, &a);
                 return (
                     Value::Array(ArrayValue::new(promised, a.dtype.exact())),
                     None,
-                )
+                );
             }
             other => return (other, None),
         };
-        let mismatch = |f: &Frame, message: String, expected: Shape, inferred: &Shape| {
-            Some(Finding::AnnotationMismatch {
-                range,
-                expected,
-                inferred: canonical_shape(&f.state.facts, inferred),
-                message,
-            })
-        };
         let label = format!("{what} is annotated \"{}\"", a.spec);
+        let shape_text = super::eval::py_shape(&canonical_shape(&f.state.facts, &arr.shape));
         if let Some(d) = arr.dtype {
             if !a.dtype.allows(d) {
                 let msg = format!("{label} with dtype {:?}, but its dtype is {d}", a.dtype);
-                let f_ = mismatch(f, msg, promised.clone(), &arr.shape);
-                return (Value::Array(arr), f_);
+                let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                return (Value::Array(arr), Some(finding));
             }
         }
         let Some(spec) = &a.dims else {
             return (Value::Array(arr), None);
         };
-        let Some(inferred) = arr.shape.dims().map(<[Dim]>::to_vec) else {
-            // Unknown rank: the annotation says what it is.
-            let dtype = arr.dtype.or(a.dtype.exact());
-            return (
-                Value::Array(ArrayValue {
-                    shape: promised,
-                    dtype,
-                    is_scalar: arr.is_scalar,
-                }),
-                None,
-            );
-        };
-        let variadic = spec.iter().position(|d| *d == AnnDim::Variadic);
+        let variadic = spec.iter().position(|d| matches!(d, AnnDim::Variadic(_)));
         let fixed = spec.len() - usize::from(variadic.is_some());
-        let rank_ok = match variadic {
-            Some(_) => inferred.len() >= fixed,
-            None => inferred.len() == fixed,
+        // The known axes of the value, and the group in front of them (variadic values).
+        let (group, inferred): (Option<Symbol>, Vec<Dim>) = match (&arr.shape, variadic) {
+            (Shape::Ranked(d), _) => (None, d.clone()),
+            // `[*g, k]` against `"n k"`: the annotation fixes the rank.
+            (Shape::Variadic { dims, .. }, None) if dims.len() <= fixed => {
+                let mut all = vec![Dim::Unknown; fixed - dims.len()];
+                all.extend_from_slice(dims);
+                (None, all)
+            }
+            (Shape::Variadic { .. }, None) => {
+                let msg = format!("{label}, but it has shape {shape_text}");
+                let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                return (Value::Array(arr), Some(finding));
+            }
+            // `[*g, n, d]` against `"*batch d"`: the group and the first known axes form
+            // `*batch`.
+            (Shape::Variadic { group, dims }, Some(0)) if dims.len() >= fixed => {
+                (Some(group.clone()), dims.clone())
+            }
+            // Axes of the annotation may fall within the value's group: nothing to check.
+            (Shape::Variadic { .. }, Some(_)) => return (Value::Array(arr), None),
+            (Shape::Unranked, _) => {
+                // Unknown rank: the annotation says what it is.
+                let promised = self.annotation_shape(f, &a);
+                let dtype = arr.dtype.or(a.dtype.exact());
+                return (
+                    Value::Array(ArrayValue {
+                        shape: promised,
+                        dtype,
+                        is_scalar: arr.is_scalar,
+                    }),
+                    None,
+                );
+            }
         };
-        let shape_text = super::eval::py_shape(&canonical_shape(&f.state.facts, &arr.shape));
+        let rank_ok = match (variadic, &group) {
+            (_, Some(_)) => true,
+            (Some(_), None) => inferred.len() >= fixed,
+            (None, None) => inferred.len() == fixed,
+        };
         if !rank_ok {
             let msg = format!("{label}, but it has shape {shape_text}");
-            return (
-                Value::Array(arr.clone()),
-                mismatch(f, msg, promised, &arr.shape),
-            );
+            let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+            return (Value::Array(arr), Some(finding));
         }
         // Pair annotation entries with axes: those before a variadic from the left, those
         // after it from the right.
@@ -397,6 +451,23 @@ impl<'m> Walker<'m> {
                 let tail = &spec[v + 1..];
                 let start = inferred.len() - tail.len();
                 pairs.extend(tail.iter().enumerate().map(|(i, d)| (start + i, d)));
+                // What the group stands for in this value: check it against an earlier
+                // binding of the same name, or bind it.
+                let segment = inferred[v..start].to_vec();
+                let segment = match &group {
+                    Some(g) => Shape::Variadic {
+                        group: g.clone(),
+                        dims: segment,
+                    },
+                    None => Shape::Ranked(segment),
+                };
+                if let Some(AnnDim::Variadic(Some(name))) = spec.get(v) {
+                    if let Some(msg) = self.bind_group(f, name, segment) {
+                        let msg = format!("{label}, but it has shape {shape_text}: {msg}");
+                        let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                        return (Value::Array(arr), Some(finding));
+                    }
+                }
             }
         }
         let mut refined = inferred.clone();
@@ -410,10 +481,9 @@ impl<'m> Walker<'m> {
                         Dim::Known(c) => {
                             if !f.state.facts.assume_equal(c, &e) {
                                 let msg = format!("{label}, but it has shape {shape_text}");
-                                return (
-                                    Value::Array(arr.clone()),
-                                    mismatch(f, msg, promised, &arr.shape),
-                                );
+                                let finding =
+                                    self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                                return (Value::Array(arr), Some(finding));
                             }
                         }
                         Dim::Unknown => refined[axis] = Dim::Known(e),
@@ -429,25 +499,79 @@ impl<'m> Walker<'m> {
                             && f.state.facts.same(c, &e) == Some(false)
                         {
                             let msg = format!("{label}, but it has shape {shape_text}");
-                            return (
-                                Value::Array(arr.clone()),
-                                mismatch(f, msg, promised, &arr.shape),
-                            );
+                            let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                            return (Value::Array(arr), Some(finding));
                         }
                     }
                 }
-                AnnDim::Any | AnnDim::Variadic => {}
+                AnnDim::Any | AnnDim::Variadic(_) => {}
             }
         }
         let dtype = arr.dtype.or(a.dtype.exact());
+        let shape = match group {
+            Some(group) => Shape::Variadic {
+                group,
+                dims: refined,
+            },
+            None => Shape::Ranked(refined),
+        };
         (
             Value::Array(ArrayValue {
-                shape: Shape::Ranked(refined),
+                shape,
                 dtype,
                 is_scalar: arr.is_scalar,
             }),
             None,
         )
+    }
+
+    /// Binds group `name` to `axes` in this call, or checks `axes` against its binding;
+    /// returns what contradicts it. Axes of different or unknown groups are not compared.
+    fn bind_group(&mut self, f: &mut Frame, name: &str, axes: Shape) -> Option<String> {
+        let Some(bound) = f.ann_groups.get(name).cloned() else {
+            f.ann_groups.insert(name.to_string(), axes);
+            return None;
+        };
+        let (prev, now) = match (&bound, &axes) {
+            (Shape::Ranked(p), Shape::Ranked(q)) => (p, q),
+            (Shape::Variadic { group: g, dims: p }, Shape::Variadic { group: h, dims: q })
+                if g == h =>
+            {
+                (p, q)
+            }
+            _ => return None,
+        };
+        let contradicts = prev.len() != now.len()
+            || prev.iter().zip(now).any(|(p, q)| match (p, q) {
+                (Dim::Known(p), Dim::Known(q)) => !f.state.facts.assume_equal(p, q),
+                _ => false,
+            });
+        contradicts.then(|| {
+            let shown = |s: &Shape| super::eval::py_shape(&canonical_shape(&f.state.facts, s));
+            format!(
+                "`*{name}` is {} here but {} in an earlier annotation",
+                shown(&axes),
+                shown(&bound)
+            )
+        })
+    }
+
+    /// An annotation mismatch finding at `range` (the expected shape in this frame).
+    fn annotation_mismatch(
+        &mut self,
+        f: &mut Frame,
+        a: &ArrayAnnotation,
+        range: TextRange,
+        message: String,
+        inferred: &Shape,
+    ) -> Finding {
+        let expected = self.annotation_shape(f, a);
+        Finding::AnnotationMismatch {
+            range,
+            expected,
+            inferred: canonical_shape(&f.state.facts, inferred),
+            message,
+        }
     }
 
     /// A variable or return annotation: check and refine, recording a mismatch here.
@@ -478,6 +602,7 @@ impl<'m> Walker<'m> {
     ) -> Value {
         let (v, finding) = self.match_annotation(callee, ann, value, range, "this argument");
         if let Some(finding) = finding {
+            callee.contradicted = true;
             self.record_finding(caller, finding);
         }
         v
@@ -505,14 +630,14 @@ mod tests {
         assert_eq!(
             parse_dims("*batch #n _ _m ..."),
             vec![
-                AnnDim::Variadic,
+                AnnDim::Variadic(Some("batch".into())),
                 AnnDim::Broadcast(AffineSpec {
                     constant: 0,
                     terms: vec![("n".into(), 1)]
                 }),
                 AnnDim::Any,
                 AnnDim::Any,
-                AnnDim::Variadic
+                AnnDim::Variadic(None)
             ]
         );
         assert_eq!(

@@ -212,14 +212,23 @@ impl<'m> Walker<'m> {
                 return;
             }
             (Shape::Ranked(d), _) => d.clone(),
-            (Shape::Unranked, Some(r)) => {
+            // A variadic shape of rank `r`: its known trailing axes end the list.
+            (Shape::Variadic { dims: d, .. }, Some(r)) if d.len() <= r => {
+                let mut all = vec![Dim::Unknown; r - d.len()];
+                all.extend_from_slice(d);
+                if let (Some(first @ Dim::Unknown), Some(len)) = (all.first_mut(), len) {
+                    *first = Dim::Known(len);
+                }
+                all
+            }
+            (Shape::Variadic { .. } | Shape::Unranked, Some(r)) => {
                 let mut dims = vec![Dim::Unknown; r];
                 if let (Some(first), Some(len)) = (dims.first_mut(), len) {
                     *first = Dim::Known(len);
                 }
                 dims
             }
-            (Shape::Unranked, None) => return,
+            (Shape::Variadic { .. } | Shape::Unranked, None) => return,
         };
         let before = current.shape.clone();
         for (dim, size) in dims.iter_mut().zip(sizes) {

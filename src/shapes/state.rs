@@ -162,23 +162,34 @@ pub(crate) fn join_value(a: &Value, b: &Value, fa: &SizeFacts, fb: &SizeFacts) -
 }
 
 pub(crate) fn join_shape(a: &Shape, b: &Shape, fa: &SizeFacts, fb: &SizeFacts) -> Shape {
-    match (a, b) {
-        (Shape::Ranked(x), Shape::Ranked(y)) if x.len() == y.len() => Shape::Ranked(
-            x.iter()
-                .zip(y)
-                .map(|(p, q)| match (p, q) {
-                    (Dim::Known(p), Dim::Known(q)) => {
-                        let (cp, cq) = (fa.canonical(p), fb.canonical(q));
-                        if cp == cq {
-                            Dim::Known(cp)
-                        } else {
-                            Dim::Unknown
-                        }
+    let join_dims = |x: &[Dim], y: &[Dim]| -> Vec<Dim> {
+        x.iter()
+            .zip(y)
+            .map(|(p, q)| match (p, q) {
+                (Dim::Known(p), Dim::Known(q)) => {
+                    let (cp, cq) = (fa.canonical(p), fb.canonical(q));
+                    if cp == cq {
+                        Dim::Known(cp)
+                    } else {
+                        Dim::Unknown
                     }
-                    _ => Dim::Unknown,
-                })
-                .collect(),
-        ),
+                }
+                _ => Dim::Unknown,
+            })
+            .collect()
+    };
+    match (a, b) {
+        (Shape::Ranked(x), Shape::Ranked(y)) if x.len() == y.len() => {
+            Shape::Ranked(join_dims(x, y))
+        }
+        (Shape::Variadic { group: g, dims: x }, Shape::Variadic { group: h, dims: y })
+            if g == h && x.len() == y.len() =>
+        {
+            Shape::Variadic {
+                group: g.clone(),
+                dims: join_dims(x, y),
+            }
+        }
         _ => Shape::Unranked,
     }
 }

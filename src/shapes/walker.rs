@@ -12,6 +12,7 @@ use super::analysis::{Analysis, Binding, Finding, Options};
 use super::dim::Symbol;
 use super::facts::SizeFacts;
 use super::numpy::{self, Ctx, Outcome};
+use super::shape::Shape;
 use super::state::State;
 use super::syntax as imports;
 use super::value::{Local, Value};
@@ -72,6 +73,12 @@ pub(crate) struct Frame {
     pub taken: HashSet<String>,
     /// Symbols of annotation names in this call (`"n d"` binds `n`, `d` once per call).
     pub ann_symbols: HashMap<String, Symbol>,
+    /// The axes each named variadic group (`*batch`) stands for in this call: known axes
+    /// once an argument binds it, `[*batch]` for an abstract group, `[...]` for unknown.
+    pub ann_groups: HashMap<String, super::shape::Shape>,
+    /// An argument contradicted its annotation: the call raises under a type checker, and
+    /// the return annotation says nothing.
+    pub contradicted: bool,
     /// Join of the values returned so far.
     pub returns: Option<Value>,
     /// States at `break` / `continue` of the innermost loops.
@@ -95,6 +102,8 @@ impl Frame {
             minted: HashMap::new(),
             taken: HashSet::new(),
             ann_symbols: HashMap::new(),
+            ann_groups: HashMap::new(),
+            contradicted: false,
             returns: None,
             loops: Vec::new(),
             depth: 0,
@@ -1163,6 +1172,16 @@ impl<'m> Walker<'m> {
             None if frame.state.reachable => Value::None,
             None => Value::Unknown,
         };
+        // What the body leaves unknown, the return annotation states in this call's terms
+        // (`-> Float[np.ndarray, "*batch n"]` with `*batch` bound by the arguments). A
+        // contradiction is reported by the definition run, not at each call.
+        let returned = match &def.returns {
+            Some(ret) if !frame.contradicted => {
+                self.match_annotation(&mut frame, ret, returned, def.name.range, "the result")
+                    .0
+            }
+            _ => returned,
+        };
         canonical_value(&frame.state.facts, &returned)
     }
 
@@ -1318,10 +1337,14 @@ fn has_annotated_parameters(def: &ast::StmtFunctionDef) -> bool {
 /// True when a value's sizes mention symbols (their meaning depends on the caller's facts).
 fn mentions_symbols(v: &Value) -> bool {
     match v {
-        Value::Array(a) => a.shape.dims().is_some_and(|d| {
-            d.iter()
-                .any(|d| d.expr().is_some_and(|e| !e.terms.is_empty()))
-        }),
+        // A variadic group is a symbol too: its meaning depends on the caller.
+        Value::Array(a) => match &a.shape {
+            Shape::Ranked(d) => d
+                .iter()
+                .any(|d| d.expr().is_some_and(|e| !e.terms.is_empty())),
+            Shape::Variadic { .. } => true,
+            Shape::Unranked => false,
+        },
         Value::Int(Some(e)) => !e.terms.is_empty(),
         Value::Tuple(items) | Value::List(items) => items.iter().any(mentions_symbols),
         Value::Slice(parts) => parts.iter().flatten().any(mentions_symbols),
@@ -1403,18 +1426,10 @@ pub(crate) fn canonical_shape(
     shape: &super::shape::Shape,
 ) -> super::shape::Shape {
     use super::dim::Dim;
-    use super::shape::Shape;
-    match shape {
-        Shape::Unranked => Shape::Unranked,
-        Shape::Ranked(dims) => Shape::Ranked(
-            dims.iter()
-                .map(|d| match d {
-                    Dim::Known(e) => Dim::Known(facts.canonical(e)),
-                    Dim::Unknown => Dim::Unknown,
-                })
-                .collect(),
-        ),
-    }
+    shape.map_dims(|d| match d {
+        Dim::Known(e) => Dim::Known(facts.canonical(e)),
+        Dim::Unknown => Dim::Unknown,
+    })
 }
 
 pub(crate) fn canonical_value(facts: &SizeFacts, value: &Value) -> Value {

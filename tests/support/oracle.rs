@@ -93,6 +93,9 @@ pub struct OvertRecord {
     /// None when even the rank is unknown.
     pub shape: Option<Vec<OvertDim>>,
     pub dtype: Option<String>,
+    /// A variadic shape (`[*batch, n, 3]`, `shape` null): the known trailing axes, which
+    /// must end NumPy's shape.
+    pub suffix: Option<Vec<OvertDim>>,
 }
 
 impl OvertRecord {
@@ -110,7 +113,13 @@ impl OvertRecord {
 
     pub fn shape_text(&self) -> String {
         match &self.shape {
-            None => "[...]".to_string(),
+            None => match &self.suffix {
+                Some(dims) => format!(
+                    "[...{}]",
+                    dims.iter().map(|d| format!(", {d}")).collect::<String>()
+                ),
+                None => "[...]".to_string(),
+            },
             Some(dims) => format!(
                 "[{}]",
                 dims.iter()
@@ -229,10 +238,11 @@ fn parse_overt_record(item: &Json) -> Result<OvertRecord, String> {
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| format!("`{key}` is not a line/column number in {item}"))
     };
-    let shape = match field("shape")? {
-        Json::Null => None,
-        Json::Array(dims) => Some(
-            dims.iter()
+    let dims = |key: &str, value: &Json| -> Result<Option<Vec<OvertDim>>, String> {
+        match value {
+            Json::Null => Ok(None),
+            Json::Array(dims) => dims
+                .iter()
                 .map(|d| match d {
                     Json::Number(n) => n
                         .as_u64()
@@ -241,9 +251,17 @@ fn parse_overt_record(item: &Json) -> Result<OvertRecord, String> {
                     Json::String(s) => Ok(OvertDim::Symbolic(s.clone())),
                     other => Err(format!("size {other} is neither an integer nor a string")),
                 })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        other => return Err(format!("`shape` is {other}, not an array or null")),
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            other => Err(format!("`{key}` is {other}, not an array or null")),
+        }
+    };
+    let shape = dims("shape", field("shape")?)?;
+    // The documented extension for variadic shapes: present only when `shape` is null.
+    let suffix = match item.get("suffix") {
+        Some(v) if shape.is_none() => dims("suffix", v)?,
+        Some(_) => return Err(format!("`suffix` next to a known rank in {item}")),
+        None => None,
     };
     let dtype = match field("dtype")? {
         Json::Null => None,
@@ -259,6 +277,7 @@ fn parse_overt_record(item: &Json) -> Result<OvertRecord, String> {
             .to_string(),
         shape,
         dtype,
+        suffix,
     })
 }
 
@@ -507,6 +526,15 @@ pub fn compare_file(
                     continue;
                 };
                 let numpy_text = describe_numpy(observed);
+                if let Some(tail) = &claim.suffix {
+                    let suffix_mismatch = tail.len() > shape.len()
+                        || tail.iter().rev().zip(shape.iter().rev()).any(
+                            |(claimed, actual)| matches!(claimed, OvertDim::Known(n) if n != actual),
+                        );
+                    if suffix_mismatch {
+                        disagree(claim, numpy_text.clone(), "trailing axes");
+                    }
+                }
                 if let Some(dims) = &claim.shape {
                     let literal_mismatch = dims.len() != shape.len()
                         || dims.iter().zip(shape).any(|(claimed, actual)| {

@@ -266,8 +266,13 @@ pub(crate) fn fmt_dims(dims: &[Dim]) -> String {
 }
 
 pub(crate) fn fmt_shape(shape: &Shape) -> String {
-    match shape.dims() {
-        Some(d) => fmt_dims(d),
-        None => "(...)".into(),
+    match shape {
+        Shape::Ranked(d) => fmt_dims(d),
+        Shape::Variadic { group, dims } => {
+            let mut parts = vec![crate::shapes::shape::group_label(group)];
+            parts.extend(dims.iter().map(|d| d.to_string()));
+            format!("({})", parts.join(","))
+        }
+        Shape::Unranked => "(...)".into(),
     }
 }

@@ -53,6 +53,13 @@ pub(crate) fn broadcast_dims(facts: &SizeFacts, shapes: &[&[Dim]]) -> Result<Vec
 
 /// Broadcasts shapes as ufuncs do; a definite mismatch is NumPy's ValueError.
 pub(crate) fn broadcast_shapes(facts: &SizeFacts, shapes: &[&Shape]) -> Result<Shape, ShapeError> {
+    if shapes.iter().any(|s| s.variadic().is_some()) {
+        return match super::variadic::broadcast(shapes, |d| broadcast_dims(facts, d)) {
+            Some(Ok(s)) => Ok(s),
+            Some(Err(())) => Err(broadcast_error(shapes)),
+            None => Ok(Shape::Unranked),
+        };
+    }
     let mut dims: Vec<&[Dim]> = Vec::with_capacity(shapes.len());
     for s in shapes {
         match s.dims() {

@@ -148,6 +148,9 @@ fn plan(ctx: &mut Ctx, base: &ArrayValue, index: &Value) -> Result<Option<ArrayV
             "an index can only have a single ellipsis ('...')",
         ));
     }
+    if let Some((group, dims)) = base.shape.variadic() {
+        return plan_variadic(ctx, base, group, dims, &entries, index);
+    }
     let Some(dims) = base.shape.dims() else {
         return Ok(None);
     };
@@ -262,6 +265,51 @@ fn plan(ctx: &mut Ctx, base: &ArrayValue, index: &Value) -> Result<Option<ArrayV
 }
 
 /// An integer index must satisfy `-n <= i < n` (checked when both are literals).
+/// `x[..., i, :k, None]` on `[*batch, n, d]`: a leading ellipsis absorbs the group, and
+/// integers, slices and new axes after it index known trailing axes only. Anything else
+/// (an index before the ellipsis, an index array, more indices than known axes) depends
+/// on the leading axes: unknown.
+fn plan_variadic(
+    ctx: &mut Ctx,
+    base: &ArrayValue,
+    group: &crate::shapes::dim::Symbol,
+    dims: &[Dim],
+    entries: &[Entry],
+    index: &Value,
+) -> Result<Option<ArrayValue>, ShapeError> {
+    let Some((Entry::Ellipsis, rest)) = entries.split_first() else {
+        return Ok(None);
+    };
+    let basic = rest
+        .iter()
+        .all(|e| matches!(e, Entry::Int(_) | Entry::Slice(_) | Entry::NewAxis));
+    let consumed: usize = rest.iter().map(Entry::consumed).sum();
+    if !basic || consumed > dims.len() {
+        return Ok(None);
+    }
+    let trailing = ArrayValue::new(Shape::Ranked(dims.to_vec()), base.dtype);
+    let lifted = plan(ctx, &trailing, index).map_err(|mut e| {
+        // Axis numbers of the trailing axes count from the end of the real array.
+        for (k, _) in dims.iter().enumerate() {
+            let from_end = k as i64 - dims.len() as i64;
+            e.message = e
+                .message
+                .replace(&format!("for axis {k} "), &format!("for axis {from_end} "));
+        }
+        e
+    })?;
+    Ok(lifted.and_then(|a| match a.shape {
+        Shape::Ranked(dims) => Some(ArrayValue::new(
+            Shape::Variadic {
+                group: group.clone(),
+                dims,
+            },
+            a.dtype,
+        )),
+        _ => None,
+    }))
+}
+
 fn check_bound(facts: &SizeFacts, i: Option<i64>, n: &Dim, axis: usize) -> Result<(), ShapeError> {
     let n = match n {
         Dim::Known(e) => facts.canonical(e).as_lit(),

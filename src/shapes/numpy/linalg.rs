@@ -196,6 +196,9 @@ pub(crate) fn gufunc(
     outs: &[LinalgOut],
 ) -> Outcome {
     let n_in = sig.split("->").next().map_or(1, |s| s.matches('(').count());
+    if let Some(o) = lift_gufunc(args, n_in, sig, |args| gufunc(ctx, args, name, sig, outs)) {
+        return o;
+    }
     let arrays = match arrays(args, n_in) {
         Ok(a) => a,
         Err(o) => return o,
@@ -232,6 +235,25 @@ pub(crate) fn matrix_rank(ctx: &mut Ctx, args: &Args) -> Outcome {
     }
 }
 
+/// A gufunc over variadic operands (`inv` of `[*b, n, n]`), run on their known trailing
+/// axes when the leading ones cannot matter; `None` otherwise.
+fn lift_gufunc(
+    args: &Args,
+    n_in: usize,
+    sig: &str,
+    op: impl FnOnce(&Args) -> Outcome,
+) -> Option<Outcome> {
+    let core: Vec<usize> = parse_signature(sig)?.inputs.iter().map(Vec::len).collect();
+    let values: Vec<&Value> = args.pos.iter().take(n_in).collect();
+    if values.len() != n_in || core.len() != n_in || !args.kw.is_empty() {
+        return None;
+    }
+    let (group, mut ops) = super::variadic::lift_operands(&values, &core)?;
+    ops.extend(args.pos.iter().skip(n_in).cloned());
+    let o = op(&Args::new(&ops, args.kw));
+    Some(super::variadic::relift_outcome(&group, o))
+}
+
 /// `linalg.solve(a, b)`: b is a stack of vectors only when `b.ndim == 1` (NumPy 2), or
 /// when `b.ndim == a.ndim - 1` (NumPy 1).
 pub(crate) fn solve(ctx: &mut Ctx, args: &Args) -> Outcome {
@@ -239,6 +261,9 @@ pub(crate) fn solve(ctx: &mut Ctx, args: &Args) -> Outcome {
         Ok(a) => a,
         Err(o) => return o,
     };
+    if let Some(o) = solve_variadic(ctx, args, &arrays) {
+        return o;
+    }
     let (Some(ra), Some(rb)) = (arrays[0].shape.rank(), arrays[1].shape.rank()) else {
         return unknown_array();
     };
@@ -252,6 +277,29 @@ pub(crate) fn solve(ctx: &mut Ctx, args: &Args) -> Outcome {
         "(m,m),(m,n)->(m,n)"
     };
     gufunc(ctx, args, "solve", sig, &[LinalgOut::Same])
+}
+
+/// `solve` with variadic operands, when whether `b` is a stack of vectors does not depend
+/// on the leading axes: NumPy 2 asks `b.ndim == 1` (a variadic `b` with two known axes is
+/// not), NumPy 1 asks `b.ndim == a.ndim - 1` (decidable when both are of one group).
+fn solve_variadic(ctx: &mut Ctx, args: &Args, arrays: &[ArrayValue]) -> Option<Outcome> {
+    let (sa, sb) = (&arrays[0].shape, &arrays[1].shape);
+    if sa.variadic().is_none() && sb.variadic().is_none() {
+        return None;
+    }
+    let vector = match (ctx.version, sb) {
+        (NumpyVersion::V2, Shape::Ranked(d)) => d.len() == 1,
+        (NumpyVersion::V2, Shape::Variadic { dims, .. }) if dims.len() >= 2 => false,
+        (NumpyVersion::V1, Shape::Variadic { dims: db, .. }) => {
+            let (_, da) = sa.variadic()?;
+            db.len() + 1 == da.len()
+        }
+        _ => return None,
+    };
+    let core = [2, if vector { 1 } else { 2 }];
+    let (group, ops) = super::variadic::lift_operands(&[&args.pos[0], &args.pos[1]], &core)?;
+    let o = solve(ctx, &Args::new(&ops, args.kw));
+    Some(super::variadic::relift_outcome(&group, o))
 }
 
 /// `min(m, n)` when provable.
@@ -418,6 +466,17 @@ pub(crate) fn norm(args: &Args, vector_only: bool) -> Outcome {
         _ => super::promote::ufunc_dtype(UfuncDtype::Real, d),
     });
     let keepdims = flag(args, 3, "keepdims", false);
+    // `norm(x, axis=-1)` of `[*b, n, d]` is `[*b, n]`.
+    let axis = axis_of(args.get(2, "axis"));
+    let lifted = super::variadic::lift_first(
+        args,
+        "x",
+        |d| super::variadic::axis_within(&axis, d.len()),
+        |args| norm(args, vector_only),
+    );
+    if let Some(o) = lifted {
+        return o;
+    }
     let Some(dims) = a.shape.dims() else {
         return unknown_array();
     };

@@ -11,6 +11,7 @@ use super::broadcast::{
 };
 use super::elementwise::{elementwise, error, operand, unknown_array};
 use super::promote::{promote, result_type, DtypeOperand, UfuncDtype};
+use super::variadic::{axis_within, lift_first, negative_within, relift_outcome};
 use super::{Ctx, Outcome, ShapeError, ShapeErrorKind};
 use crate::shapes::dim::{Dim, DimExpr};
 use crate::shapes::dtype::Dtype;
@@ -228,6 +229,13 @@ pub(crate) fn transpose_fn(args: &Args) -> Outcome {
 
 /// `a.mT` / `np.matrix_transpose(a)`: swap the last two axes.
 pub(crate) fn matrix_transpose(a: &ArrayValue) -> Outcome {
+    if let Some((group, dims)) = a.shape.variadic() {
+        if dims.len() < 2 {
+            return array(Shape::Unranked, a.dtype);
+        }
+        let trailing = ArrayValue::new(Shape::Ranked(dims.to_vec()), a.dtype);
+        return relift_outcome(group, matrix_transpose(&trailing));
+    }
     let Some(dims) = a.shape.dims() else {
         return array(Shape::Unranked, a.dtype);
     };
@@ -259,6 +267,18 @@ fn named_axis(v: Option<&Value>, ndim: usize, name: &str) -> Result<Option<usize
 }
 
 pub(crate) fn swapaxes(args: &Args) -> Outcome {
+    let axes = [args.get(1, "axis1"), args.get(2, "axis2")].map(|v| v.and_then(lit_of));
+    if let Some(o) = lift_first(
+        args,
+        "a",
+        |d| {
+            axes.iter()
+                .all(|a| a.is_some_and(|a| negative_within(&[a], d.len())))
+        },
+        swapaxes,
+    ) {
+        return o;
+    }
     let (a, dims) = match first_ranked(args) {
         Ok(x) => x,
         Err(o) => return o,
@@ -277,6 +297,18 @@ pub(crate) fn swapaxes(args: &Args) -> Outcome {
 }
 
 pub(crate) fn moveaxis(args: &Args) -> Outcome {
+    let ends = [args.get(1, "source"), args.get(2, "destination")].map(|v| v.and_then(lits_of));
+    if let Some(o) = lift_first(
+        args,
+        "a",
+        |d| {
+            ends.iter()
+                .all(|a| a.as_ref().is_some_and(|a| negative_within(a, d.len())))
+        },
+        moveaxis,
+    ) {
+        return o;
+    }
     let (a, dims) = match first_ranked(args) {
         Ok(x) => x,
         Err(o) => return o,
@@ -322,6 +354,15 @@ pub(crate) fn expand_dims(args: &Args) -> Outcome {
     let Some(axes) = args.get(1, "axis").and_then(lits_of) else {
         return array(Shape::Unranked, a.dtype);
     };
+    // New axes counted from the end land among the known trailing axes of `[*b, n]`.
+    if let Some(o) = lift_first(
+        args,
+        "a",
+        |d| negative_within(&axes, d.len() + axes.len()),
+        expand_dims,
+    ) {
+        return o;
+    }
     let Some(dims) = a.shape.dims() else {
         return array(Shape::Unranked, a.dtype);
     };
@@ -345,6 +386,10 @@ pub(crate) fn expand_dims(args: &Args) -> Outcome {
 }
 
 pub(crate) fn squeeze(args: &Args) -> Outcome {
+    let axis = axis_of(args.get(1, "axis"));
+    if let Some(o) = lift_first(args, "a", |d| axis_within(&axis, d.len()), squeeze) {
+        return o;
+    }
     let (a, dims) = match first_ranked(args) {
         Ok(x) => x,
         Err(o) => return o,

@@ -16,6 +16,7 @@ mod reduce;
 mod table;
 #[cfg(test)]
 mod tests;
+mod variadic;
 
 use super::dim::Symbol;
 use super::facts::SizeFacts;

@@ -43,6 +43,11 @@ const MATMUL_SIG: &str = "(n?,k),(k,m?)->(n?,m?)";
 
 /// `a @ b`: gufunc `(n?,k),(k,m?)->(n?,m?)` with broadcast batch dims.
 pub(crate) fn matmul(ctx: &mut Ctx, lhs: &Value, rhs: &Value) -> Outcome {
+    // `[*b, m, k] @ [*b, k, n]` is `[*b, m, n]`: the batch axes meet within the known ones.
+    if let Some((group, ops)) = super::variadic::lift_operands(&[lhs, rhs], &[2, 2]) {
+        let o = matmul(ctx, &ops[0], &ops[1]);
+        return super::variadic::relift_outcome(&group, o);
+    }
     let (a, b, da, db) = match ranked_pair(lhs, rhs) {
         Ok(p) => p,
         Err(o) => return o,

@@ -5,6 +5,7 @@ use super::args::{axis_of, dtype_of, norm_axes, to_array, Args, AxisArg};
 use super::broadcast::product;
 use super::elementwise::{array_or_scalar, error, unknown_array};
 use super::promote::{reduce_dtype, ReduceDtype};
+use super::variadic::{axis_within, lift_first};
 use super::{Ctx, Outcome, ShapeError, ShapeErrorKind};
 use crate::shapes::dim::Dim;
 use crate::shapes::shape::Shape;
@@ -70,6 +71,15 @@ pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype)
                 message: "'tuple' object cannot be interpreted as an integer".into(),
             });
         }
+    }
+    // Axes counted from the end of a variadic `[*batch, n, d]` reduce its known axes.
+    if let Some(o) = lift_first(
+        args,
+        "a",
+        |d| axis_within(&axis, d.len()),
+        |args| reduce(_ctx, args, name, rule),
+    ) {
+        return o;
     }
     let Some(dims) = a.shape.dims() else {
         return match (axis, keep) {
