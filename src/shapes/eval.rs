@@ -12,7 +12,7 @@ use super::facts::SizeFacts;
 use super::numpy::{self, BinOp, CmpOp, ShapeError, ShapeErrorKind, UnaryOp};
 use super::shape::Shape;
 use super::state::join_value;
-use super::value::{ArrayValue, Local, Value};
+use super::value::{ArrayValue, Local, PyFloat, Value};
 use super::walker::{Frame, Walker};
 
 const MAX_EXPR_DEPTH: u32 = 120;
@@ -44,7 +44,7 @@ impl<'m> Walker<'m> {
             Expr::Name(n) => self.lookup(f, &n.id),
             Expr::NumberLiteral(n) => match &n.value {
                 ast::Number::Int(i) => Value::Int(i.as_i64().map(DimExpr::lit)),
-                ast::Number::Float(_) => Value::Float,
+                ast::Number::Float(x) => Value::Float(Some(PyFloat(*x))),
                 ast::Number::Complex { .. } => Value::Complex,
             },
             Expr::BooleanLiteral(b) => Value::Bool(Some(b.value)),
@@ -458,7 +458,8 @@ impl<'m> Walker<'m> {
             ("len", _) => Value::Int(None),
             ("int", Some(Value::Int(e))) => Value::Int(e.clone()),
             ("int", _) => Value::Int(None),
-            ("float", _) => Value::Float,
+            ("float", Some(v)) => Value::Float(float_of(v).flatten().map(PyFloat)),
+            ("float", None) => Value::Float(Some(PyFloat(0.0))),
             ("complex", _) => Value::Complex,
             ("bool", _) => Value::Bool(None),
             ("abs", Some(v @ Value::Array(_))) => {
@@ -507,11 +508,10 @@ impl<'m> Walker<'m> {
         }
         match (l, r) {
             (Value::Int(a), Value::Int(b)) => int_binary(op, a.as_ref(), b.as_ref()),
-            (Value::Int(_) | Value::Float | Value::Bool(_), Value::Float)
-            | (Value::Float, Value::Int(_) | Value::Bool(_)) => match op {
-                BinOp::MatMul => Value::Unknown,
-                _ => Value::Float,
-            },
+            (Value::Int(_) | Value::Float(_) | Value::Bool(_), Value::Float(_))
+            | (Value::Float(_), Value::Int(_) | Value::Bool(_)) => {
+                float_binary(op, float_of(l).flatten(), float_of(r).flatten())
+            }
             (Value::Tuple(a), Value::Tuple(b)) if op == BinOp::Add => {
                 Value::Tuple(a.iter().chain(b).cloned().collect())
             }
@@ -555,7 +555,12 @@ impl<'m> Walker<'m> {
                 ),
                 UnaryOp::Not => Value::Bool(None),
             },
-            Value::Float if matches!(op, UnaryOp::Neg | UnaryOp::Pos) => Value::Float,
+            Value::Float(x) => match op {
+                UnaryOp::Neg => Value::Float(x.map(|x| PyFloat(-x.0))),
+                UnaryOp::Pos => Value::Float(*x),
+                UnaryOp::Not => Value::Bool(x.map(|x| x.0 == 0.0)),
+                UnaryOp::Invert => Value::Unknown,
+            },
             Value::Bool(b) if op == UnaryOp::Not => Value::Bool(b.map(|b| !b)),
             _ if op == UnaryOp::Not => Value::Bool(None),
             _ => Value::Unknown,
@@ -604,8 +609,8 @@ impl<'m> Walker<'m> {
                 })
             }
             (
-                Value::Int(_) | Value::Float | Value::Bool(_),
-                Value::Int(_) | Value::Float | Value::Bool(_),
+                Value::Int(_) | Value::Float(_) | Value::Bool(_),
+                Value::Int(_) | Value::Float(_) | Value::Bool(_),
             ) => Value::Bool(None),
             (Value::Tuple(_), Value::Tuple(_)) => Value::Bool(None),
             _ => Value::Unknown,
@@ -812,13 +817,16 @@ pub(crate) fn builtin_value(name: &str) -> Value {
 }
 
 /// `np.<name>` under a NumPy path: constants, dtypes, or a deeper reference.
-fn numpy_attribute(path: &str, name: &str) -> Value {
+pub(crate) fn numpy_attribute(path: &str, name: &str) -> Value {
     if path.is_empty() {
         match name {
             "newaxis" => return Value::None,
-            "pi" | "e" | "inf" | "nan" | "euler_gamma" | "Inf" | "NaN" | "NINF" | "PINF" => {
-                return Value::Float
-            }
+            "pi" => return Value::Float(Some(PyFloat(std::f64::consts::PI))),
+            "e" => return Value::Float(Some(PyFloat(std::f64::consts::E))),
+            "euler_gamma" => return Value::Float(Some(PyFloat(0.5772156649015329))),
+            "inf" | "Inf" | "PINF" => return Value::Float(Some(PyFloat(f64::INFINITY))),
+            "NINF" => return Value::Float(Some(PyFloat(f64::NEG_INFINITY))),
+            "nan" | "NaN" => return Value::Float(Some(PyFloat(f64::NAN))),
             _ => {}
         }
         if let Some(d) = numpy_dtype_name(name) {
@@ -853,7 +861,8 @@ fn numpy_dtype_name(name: &str) -> Option<Dtype> {
 /// `np.float32(x)`: a scalar of that type, or an array cast to it.
 fn dtype_call(w: &mut Walker, f: &mut Frame, range: TextRange, d: Dtype, args: &[Value]) -> Value {
     match args {
-        [] | [Value::Int(_) | Value::Float | Value::Bool(_) | Value::Complex | Value::Str(_)] => {
+        []
+        | [Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Complex | Value::Str(_)] => {
             Value::Array(ArrayValue::scalar(Some(d)))
         }
         [v @ Value::Array(a)] if a.is_scalar => {
@@ -892,8 +901,10 @@ pub(crate) fn bin_op(op: ast::Operator) -> Option<BinOp> {
 fn int_binary(op: BinOp, a: Option<&DimExpr>, b: Option<&DimExpr>) -> Value {
     let (Some(a), Some(b)) = (a, b) else {
         return match op {
-            BinOp::Div => Value::Float,
+            BinOp::Div => Value::Float(None),
             BinOp::MatMul => Value::Unknown,
+            // `2 ** -1` is a float: the exponent's sign decides.
+            BinOp::Pow if b.and_then(DimExpr::as_lit).is_none_or(|y| y < 0) => Value::Unknown,
             _ => Value::Int(None),
         };
     };
@@ -902,8 +913,17 @@ fn int_binary(op: BinOp, a: Option<&DimExpr>, b: Option<&DimExpr>) -> Value {
         BinOp::Add => a.checked_add(b),
         BinOp::Sub => a.checked_sub(b),
         BinOp::Mul => a.checked_mul(b),
-        BinOp::Div => return Value::Float,
+        BinOp::Div => {
+            return match lits {
+                Some((_, 0)) => Value::Unknown,
+                Some((x, y)) => {
+                    float_binary(op, PyFloat::from_exact_int(x), PyFloat::from_exact_int(y))
+                }
+                None => Value::Float(None),
+            }
+        }
         BinOp::MatMul => return Value::Unknown,
+        BinOp::Pow if lits.is_some_and(|(_, y)| y < 0) => return Value::Float(None),
         BinOp::FloorDiv => lits.and_then(floor_div).map(DimExpr::lit),
         BinOp::Mod => lits.and_then(|(x, y)| py_mod(x, y)).map(DimExpr::lit),
         BinOp::Pow => lits
@@ -925,6 +945,46 @@ fn int_binary(op: BinOp, a: Option<&DimExpr>, b: Option<&DimExpr>) -> Value {
             .map(DimExpr::lit),
     };
     Value::Int(r)
+}
+
+/// A Python int, bool or float as a float: `None` when not a number, `Some(None)` when a
+/// number of unknown value. Ints beyond 2**53 convert inexactly and give no value.
+pub(crate) fn float_of(v: &Value) -> Option<Option<f64>> {
+    match v {
+        Value::Float(x) => Some(x.map(|x| x.0)),
+        Value::Int(e) => Some(
+            e.as_ref()
+                .and_then(DimExpr::as_lit)
+                .and_then(PyFloat::from_exact_int),
+        ),
+        Value::Bool(b) => Some(b.map(|b| f64::from(u8::from(b)))),
+        _ => None,
+    }
+}
+
+/// Python float arithmetic (IEEE 754 double, as Python computes it) where it is exact to
+/// model; `//`, `%` and `**` keep only the type. Division by zero raises: unknown.
+fn float_binary(op: BinOp, a: Option<f64>, b: Option<f64>) -> Value {
+    let value = |x: f64| Value::Float(Some(PyFloat(x)));
+    if matches!(op, BinOp::Div | BinOp::FloorDiv | BinOp::Mod) && b == Some(0.0) {
+        return Value::Unknown;
+    }
+    match (op, a, b) {
+        (BinOp::Add, Some(x), Some(y)) => value(x + y),
+        (BinOp::Sub, Some(x), Some(y)) => value(x - y),
+        (BinOp::Mul, Some(x), Some(y)) => value(x * y),
+        (BinOp::Div, Some(x), Some(y)) => value(x / y),
+        (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Mod, ..) => {
+            Value::Float(None)
+        }
+        // A negative base to a fractional power is complex in Python.
+        (BinOp::Pow, Some(x), Some(y)) if x < 0.0 && y.is_finite() && y.fract() != 0.0 => {
+            Value::Complex
+        }
+        (BinOp::Pow, Some(x), _) if x >= 0.0 => Value::Float(None),
+        (BinOp::Pow, _, Some(y)) if y.fract() == 0.0 => Value::Float(None),
+        _ => Value::Unknown,
+    }
 }
 
 /// Python's floor division (rounds toward negative infinity).

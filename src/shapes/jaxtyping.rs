@@ -340,7 +340,7 @@ impl<'m> Walker<'m> {
     pub fn annotation_value(&mut self, f: &mut Frame, ann: &'m Expr) -> Value {
         match ann {
             Expr::Name(n) if n.id.as_str() == "int" => return Value::Int(None),
-            Expr::Name(n) if n.id.as_str() == "float" => return Value::Float,
+            Expr::Name(n) if n.id.as_str() == "float" => return Value::Float(None),
             _ => {}
         }
         match parse_annotation(ann) {

@@ -9,7 +9,7 @@ pub mod value;
 pub use dim::{Dim, DimExpr, Symbol};
 pub use dtype::Dtype;
 pub use shape::Shape;
-pub use value::{ArrayValue, Local, Value};
+pub use value::{ArrayValue, Local, PyFloat, Value};
 
 pub mod analysis;
 mod eval;

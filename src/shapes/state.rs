@@ -125,6 +125,7 @@ pub(crate) fn join_value(a: &Value, b: &Value, fa: &SizeFacts, fb: &SizeFacts) -
             Value::Int(same)
         }
         (Value::Bool(_), Value::Bool(_)) => Value::Bool(None),
+        (Value::Float(_), Value::Float(_)) => Value::Float(None),
         (Value::Tuple(x), Value::Tuple(y)) if x.len() == y.len() => Value::Tuple(
             x.iter()
                 .zip(y)

@@ -40,7 +40,8 @@ pub enum Value {
     Array(ArrayValue),
     /// A Python `int`; the expression when it is known (literally or symbolically).
     Int(Option<DimExpr>),
-    Float,
+    /// A Python `float`; its value when it is a literal or folded from literals.
+    Float(Option<PyFloat>),
     Complex,
     Bool(Option<bool>),
     Str(String),
@@ -62,6 +63,28 @@ pub enum Value {
     Local(Local),
     /// Anything else, or not known.
     Unknown,
+}
+
+/// A Python float's value, compared bit for bit so that values stay `Eq` (a `nan` equals
+/// itself; `0.0` and `-0.0` differ, as their arithmetic may).
+#[derive(Debug, Clone, Copy)]
+pub struct PyFloat(pub f64);
+
+impl PartialEq for PyFloat {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for PyFloat {}
+
+impl PyFloat {
+    /// A Python int as a float, when the conversion is exact (`|x| <= 2**53`): there
+    /// Python's correctly rounded int arithmetic and float arithmetic agree.
+    pub fn from_exact_int(x: i64) -> Option<f64> {
+        const EXACT: i64 = 1 << 53;
+        (-EXACT..=EXACT).contains(&x).then_some(x as f64)
+    }
 }
 
 /// Module-local callables and objects, by the walker's ids.

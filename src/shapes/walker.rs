@@ -422,6 +422,13 @@ impl<'m> Walker<'m> {
             Stmt::ImportFrom(s) => {
                 for alias in &s.names {
                     if let Some((name, value)) = imports::import_from_binding(s, alias) {
+                        // `from numpy import pi, float32` binds what `np.pi`, `np.float32` are.
+                        let value = match value {
+                            Value::NumpyRef(path) if !path.contains('.') => {
+                                super::eval::numpy_attribute("", &path)
+                            }
+                            v => v,
+                        };
                         f.state.set(&name, value.clone());
                         self.note_global(f, &name, &value);
                     }

@@ -93,7 +93,7 @@ pub(crate) fn python_kind(v: &Value) -> Option<Kind> {
     match v {
         Value::Bool(_) => Some(Kind::Bool),
         Value::Int(_) => Some(Kind::Int),
-        Value::Float => Some(Kind::Float),
+        Value::Float(_) => Some(Kind::Float),
         Value::Complex => Some(Kind::Complex),
         _ => None,
     }

@@ -9,7 +9,7 @@ use super::{Ctx, Outcome, ShapeError, ShapeErrorKind};
 use crate::shapes::dim::{Dim, DimExpr};
 use crate::shapes::dtype::Dtype;
 use crate::shapes::shape::Shape;
-use crate::shapes::value::{ArrayValue, Value};
+use crate::shapes::value::{ArrayValue, PyFloat, Value};
 
 fn array(shape: Shape, dtype: Option<Dtype>) -> Outcome {
     Outcome::value(Value::Array(ArrayValue::new(shape, dtype)))
@@ -115,7 +115,7 @@ pub(crate) fn like(args: &Args, has_fill: bool) -> Outcome {
 fn number_dtype(v: &Value) -> Option<Dtype> {
     match v {
         Value::Int(_) | Value::Bool(_) => Some(Dtype::Int64),
-        Value::Float => Some(Dtype::Float64),
+        Value::Float(_) => Some(Dtype::Float64),
         Value::Complex => Some(Dtype::Complex128),
         Value::Array(a) => a.dtype,
         _ => None,
@@ -150,6 +150,15 @@ pub(crate) fn arange(args: &Args) -> Outcome {
     if let Some(d) = args.kw("dtype") {
         dtype = dtype_of(d);
     }
+    if given.iter().any(|v| matches!(v, Value::Float(_))) {
+        return match float_arange_len(&given) {
+            Ok(len) => array(
+                Shape::Ranked(vec![len.map_or(Dim::Unknown, Dim::lit)]),
+                dtype,
+            ),
+            Err(e) => error(e),
+        };
+    }
     let ints: Vec<Option<DimExpr>> = given
         .iter()
         .map(|v| match v {
@@ -176,6 +185,85 @@ pub(crate) fn arange(args: &Args) -> Outcome {
         Shape::Ranked(vec![len.map_or(Dim::Unknown, Dim::Known)]),
         dtype,
     )
+}
+
+/// The length of `arange` over Python numbers of which at least one is a float, computed
+/// as NumPy does (`_calc_length`): `ceil((stop - start) / step)` in Python arithmetic (a
+/// double), 0 when negative or when `stop == start`. `Ok(None)` when a value is unknown or
+/// the length is not a size NumPy could allocate.
+fn float_arange_len(given: &[&Value]) -> Result<Option<i64>, ShapeError> {
+    let num = |v: &Value| match v {
+        Value::Float(x) => Some(x.map(|x| Num::Float(x.0))),
+        Value::Int(e) => Some(e.as_ref().and_then(DimExpr::as_lit).map(Num::Int)),
+        Value::Bool(b) => Some(b.map(|b| Num::Int(i64::from(b)))),
+        _ => None,
+    };
+    let nums: Option<Vec<Option<Num>>> = given.iter().map(|v| num(v)).collect();
+    let Some(nums) = nums else {
+        return Ok(None);
+    };
+    let (start, stop, step) = match nums.as_slice() {
+        [stop] => (Some(Num::Int(0)), *stop, Some(Num::Int(1))),
+        [start, stop] => (*start, *stop, Some(Num::Int(1))),
+        [start, stop, step] => (*start, *stop, *step),
+        _ => return Ok(None),
+    };
+    if step.is_some_and(Num::is_zero) {
+        return Err(ShapeError {
+            kind: ShapeErrorKind::Other,
+            message: "float division by zero".into(),
+        });
+    }
+    let (Some(start), Some(stop), Some(step)) = (start, stop, step) else {
+        return Ok(None);
+    };
+    let Some(next) = stop.sub(start) else {
+        return Ok(None);
+    };
+    if next.is_zero() {
+        return Ok(Some(0));
+    }
+    let (Some(next), Some(step)) = (next.as_f64(), step.as_f64()) else {
+        return Ok(None);
+    };
+    let len = (next / step).ceil();
+    // Past 2**40 elements NumPy cannot allocate it (or the length is nan/inf): no claim.
+    if !len.is_finite() || len > (1u64 << 40) as f64 {
+        return Ok(None);
+    }
+    Ok(Some(len.max(0.0) as i64))
+}
+
+/// A Python number with a known value.
+#[derive(Clone, Copy)]
+enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+impl Num {
+    fn is_zero(self) -> bool {
+        match self {
+            Num::Int(i) => i == 0,
+            Num::Float(x) => x == 0.0,
+        }
+    }
+
+    /// The value as Python converts it for float arithmetic; exact ints only.
+    fn as_f64(self) -> Option<f64> {
+        match self {
+            Num::Int(i) => PyFloat::from_exact_int(i),
+            Num::Float(x) => Some(x),
+        }
+    }
+
+    /// Python `self - other`: exact for two ints, a double otherwise.
+    fn sub(self, other: Num) -> Option<Num> {
+        match (self, other) {
+            (Num::Int(a), Num::Int(b)) => a.checked_sub(b).map(Num::Int),
+            _ => Some(Num::Float(self.as_f64()? - other.as_f64()?)),
+        }
+    }
 }
 
 /// `max(0, e)` when provable.
@@ -330,7 +418,7 @@ pub(crate) enum RandomApi {
 /// `rand(d0, d1, ...)`, `randn(d0, ...)`: sizes as separate ints.
 pub(crate) fn rand_dims(args: &Args) -> Outcome {
     if args.pos.is_empty() {
-        return Outcome::value(Value::Float);
+        return Outcome::value(Value::Float(None));
     }
     let dims = args
         .pos
@@ -387,7 +475,7 @@ fn python_scalar(d: Dtype) -> Value {
         Kind::Int => Value::Int(None),
         Kind::Bool => Value::Bool(None),
         Kind::Complex => Value::Complex,
-        Kind::Float => Value::Float,
+        Kind::Float => Value::Float(None),
     }
 }
 

@@ -61,7 +61,7 @@ fn classify(v: &Value) -> Result<Option<Entry<'_>>, ShapeError> {
         Value::Slice(parts) => Entry::Slice(parts),
         Value::None => Entry::NewAxis,
         Value::Ellipsis => Entry::Ellipsis,
-        Value::Float | Value::Complex => return Err(index_error(VALID_INDICES)),
+        Value::Float(_) | Value::Complex => return Err(index_error(VALID_INDICES)),
         Value::Array(a) => {
             let Some(d) = a.dtype else { return Ok(None) };
             let Some(dims) = a.shape.dims() else {

@@ -78,7 +78,7 @@ pub(crate) fn method(
         "copy" | "view" if args.is_empty() => manip::with_dtype(a, a.dtype),
         "item" => Outcome::value(match a.dtype.map(kind) {
             Some(Kind::Int) => Value::Int(None),
-            Some(Kind::Float) => Value::Float,
+            Some(Kind::Float) => Value::Float(None),
             Some(Kind::Complex) => Value::Complex,
             Some(Kind::Bool) => Value::Bool(None),
             None => Value::Unknown,

@@ -32,7 +32,7 @@ impl Eval<'_, '_> {
         match e {
             Expr::NumberLiteral(n) => match &n.value {
                 ast::Number::Int(i) => Value::Int(i.as_i64().map(DimExpr::lit)),
-                ast::Number::Float(_) => Value::Float,
+                ast::Number::Float(x) => Value::Float(Some(crate::shapes::PyFloat(*x))),
                 ast::Number::Complex { .. } => Value::Complex,
             },
             Expr::BooleanLiteral(b) => Value::Bool(Some(b.value)),
@@ -60,7 +60,9 @@ impl Eval<'_, '_> {
                 let v = self.expr(&u.operand);
                 match (u.op, &v) {
                     (ast::UnaryOp::USub, Value::Int(Some(e))) => Value::Int(e.checked_scale(-1)),
-                    (ast::UnaryOp::USub, Value::Float) => Value::Float,
+                    (ast::UnaryOp::USub, Value::Float(x)) => {
+                        Value::Float(x.map(|x| crate::shapes::PyFloat(-x.0)))
+                    }
                     (ast::UnaryOp::USub, _) => {
                         let o = unary(self.ctx, UnaryOp::Neg, &v);
                         self.note(o)
@@ -258,7 +260,7 @@ fn render_value(v: &Value) -> String {
             format!("({})", parts.join(", "))
         }
         Value::Int(_) => "int".into(),
-        Value::Float => "float".into(),
+        Value::Float(_) => "float".into(),
         Value::Bool(_) => "bool".into(),
         Value::RandomGenerator => "Generator".into(),
         Value::None => "None".into(),
@@ -481,7 +483,9 @@ pub(super) static CASES: &[(&str, &str)] = &[
     ("np.arange(2, 10, 3)", "int64[3]"),
     ("np.arange(10, 2)", "int64[0]"),
     ("np.arange(10, 0, -3)", "int64[4]"),
-    ("np.arange(5.0)", "float64[?]"),
+    ("np.arange(5.0)", "float64[5]"),
+    ("np.arange(1, 1.3, 0.1)", "float64[4]"),
+    ("np.arange(0.0, 1.0, 0.1)", "float64[10]"),
     ("np.linspace(0, 1, 7)", "float64[7]"),
     ("np.linspace(0, 1)", "float64[50]"),
     ("np.linspace(z(3), z(3), 5)", "float64[5, 3]"),
