@@ -1,7 +1,7 @@
 //! Constructors (section 3): `array`, `asarray`, filled arrays and their `_like`, ranges,
 //! `eye`/`identity`/`diag`, and random numbers (legacy `np.random.*` and `Generator`).
 
-use super::args::{dtype_kwarg, dtype_of, int_of, lit_of, shape_of, to_array, Args};
+use super::args::{dtype_kwarg, int_of, lit_of, shape_of, to_array, Args};
 use super::broadcast::{broadcast_shapes, provably_ge};
 use super::elementwise::{error, operand, unknown_array};
 use super::promote::{kind, promote, result_type, DtypeOperand, Kind};
@@ -15,11 +15,13 @@ fn array(shape: Shape, dtype: Option<Dtype>) -> Outcome {
     Outcome::value(Value::Array(ArrayValue::new(shape, dtype)))
 }
 
-/// The dtype from `dtype=` (at position `i`), else `default`; unknown if given but unknown.
-fn dtype_or(args: &Args, i: usize, default: Option<Dtype>) -> Option<Dtype> {
+/// The dtype from `dtype=` (or position `i`), else `default`. `None` when one is given
+/// that the model cannot name: a structured or subarray dtype may change the shape
+/// (`np.zeros(3, "(2,)f8")` is (3, 2)), so the caller's result is then unknown.
+fn dtype_or(args: &Args, i: usize, default: Option<Dtype>) -> Option<Option<Dtype>> {
     match dtype_kwarg(args, i) {
-        Ok(Some(d)) => Some(d),
-        Ok(None) => default,
+        Ok(Some(d)) => Some(Some(d)),
+        Ok(None) => Some(default),
         Err(()) => None,
     }
 }
@@ -38,13 +40,13 @@ pub(crate) fn array_fn(args: &Args) -> Outcome {
     let Some(obj) = args.get(0, "object").or(args.get(0, "a")) else {
         return unknown_array();
     };
-    let Some(mut a) = to_array(obj) else {
-        return Outcome::value(Value::Array(ArrayValue::new(
-            Shape::Unranked,
-            dtype_or(args, 1, None),
-        )));
+    let Some(dtype) = dtype_or(args, 1, None) else {
+        return unknown_array();
     };
-    a.dtype = dtype_or(args, 1, a.dtype);
+    let Some(mut a) = to_array(obj) else {
+        return Outcome::value(Value::Array(ArrayValue::new(Shape::Unranked, dtype)));
+    };
+    a.dtype = dtype.or(a.dtype);
     a.is_scalar = false;
     let ndmin = args.kw("ndmin").and_then(lit_of);
     if ndmin.is_some_and(|n| n > super::args::MAX_DIMS) {
@@ -60,8 +62,11 @@ pub(crate) fn array_fn(args: &Args) -> Outcome {
 
 /// `zeros/ones/empty(shape, dtype=float64)`.
 pub(crate) fn filled(args: &Args) -> Outcome {
+    let Some(dtype) = dtype_or(args, 1, Some(Dtype::Float64)) else {
+        return unknown_array();
+    };
     match shape_arg(args, 0, "shape") {
-        Ok(s) => array(s, dtype_or(args, 1, Some(Dtype::Float64))),
+        Ok(s) => array(s, dtype),
         Err(e) => error(e),
     }
 }
@@ -78,7 +83,10 @@ pub(crate) fn full(ctx: &mut Ctx, args: &Args) -> Outcome {
             return error(e);
         }
     }
-    array(shape, dtype_or(args, 2, fill.and_then(|f| f.dtype)))
+    match dtype_or(args, 2, fill.and_then(|f| f.dtype)) {
+        Some(dtype) => array(shape, dtype),
+        None => unknown_array(),
+    }
 }
 
 /// A fill value must broadcast *to* the shape.
@@ -99,7 +107,9 @@ pub(crate) fn like(args: &Args, has_fill: bool) -> Outcome {
         return unknown_array();
     };
     let d = if has_fill { 2 } else { 1 };
-    let dtype = dtype_or(args, d, a.dtype);
+    let Some(dtype) = dtype_or(args, d, a.dtype) else {
+        return unknown_array();
+    };
     let shape = match args.get(d + 3, "shape") {
         None | Some(Value::None) => a.shape,
         Some(v) => match shape_of(v) {
@@ -127,6 +137,7 @@ pub(crate) fn arange(args: &Args) -> Outcome {
     let given: Vec<&Value> = args
         .pos
         .iter()
+        .take(3)
         .chain(["start", "stop", "step"].iter().filter_map(|k| args.kw(k)))
         .filter(|v| !matches!(v, Value::None))
         .collect();
@@ -147,9 +158,9 @@ pub(crate) fn arange(args: &Args) -> Outcome {
             _ => None,
         };
     }
-    if let Some(d) = args.kw("dtype") {
-        dtype = dtype_of(d);
-    }
+    let Some(dtype) = dtype_or(args, 3, dtype) else {
+        return unknown_array();
+    };
     if given.iter().any(|v| matches!(v, Value::Float(_))) {
         return match float_arange_len(&given) {
             Ok(len) => array(
@@ -326,7 +337,9 @@ pub(crate) fn linspace(ctx: &mut Ctx, args: &Args) -> Outcome {
     };
     // Integers become float64; float32 start and stop stay float32.
     let base = result_type(&[a.dtype, b.dtype, DtypeOperand::Weak(Kind::Float)]);
-    let dtype = dtype_or(args, 5, base);
+    let Some(dtype) = dtype_or(args, 5, base) else {
+        return unknown_array();
+    };
     let n = num.map_or(Dim::Unknown, Dim::Known);
     let shape = match inner.dims() {
         Some(d) => {
@@ -362,7 +375,10 @@ pub(crate) fn eye(args: &Args) -> Outcome {
         n.map_or(Dim::Unknown, Dim::Known),
         m.map_or(Dim::Unknown, Dim::Known),
     ];
-    array(Shape::Ranked(dims), dtype_or(args, 3, Some(Dtype::Float64)))
+    match dtype_or(args, 3, Some(Dtype::Float64)) {
+        Some(dtype) => array(Shape::Ranked(dims), dtype),
+        None => unknown_array(),
+    }
 }
 
 /// `identity(n, dtype=float64)`.
@@ -371,10 +387,10 @@ pub(crate) fn identity(args: &Args) -> Outcome {
         .get(0, "n")
         .and_then(int_of)
         .map_or(Dim::Unknown, Dim::Known);
-    array(
-        Shape::Ranked(vec![n.clone(), n]),
-        dtype_or(args, 1, Some(Dtype::Float64)),
-    )
+    match dtype_or(args, 1, Some(Dtype::Float64)) {
+        Some(dtype) => array(Shape::Ranked(vec![n.clone(), n]), dtype),
+        None => unknown_array(),
+    }
 }
 
 /// `diag(v, k=0)`: builds a matrix from a 1-D array or extracts a diagonal from a 2-D one.
@@ -439,7 +455,10 @@ pub(crate) fn sampler(
 ) -> Outcome {
     let n = params.len();
     let dtype = if api == RandomApi::Generator {
-        dtype_or(args, n + 1, Some(out))
+        match dtype_or(args, n + 1, Some(out)) {
+            Some(d) => d,
+            None => return unknown_array(),
+        }
     } else {
         Some(out)
     };
@@ -481,7 +500,9 @@ fn python_scalar(d: Dtype) -> Value {
 
 /// `randint(low, high=None, size=None, dtype=int)` / `Generator.integers(...)`.
 pub(crate) fn integers(args: &Args, api: RandomApi) -> Outcome {
-    let dtype = dtype_or(args, 3, Some(Dtype::Int64));
+    let Some(dtype) = dtype_or(args, 3, Some(Dtype::Int64)) else {
+        return unknown_array();
+    };
     match args.get(2, "size") {
         None | Some(Value::None) => {
             let explicit = !matches!(dtype_kwarg(args, 3), Ok(None));

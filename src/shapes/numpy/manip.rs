@@ -1239,9 +1239,10 @@ pub(crate) fn trace(args: &Args) -> Outcome {
         Ok(a) => a,
         Err(o) => return o,
     };
-    let dtype = match args.get(4, "dtype") {
-        Some(v) if !matches!(v, Value::None) => super::args::dtype_of(v),
-        _ => a
+    let dtype = match super::args::dtype_kwarg(args, 4) {
+        Ok(Some(d)) => Some(d),
+        Err(()) => return unknown_array(),
+        Ok(None) => a
             .dtype
             .map(|d| super::promote::reduce_dtype(super::promote::ReduceDtype::Accumulate, d)),
     };

@@ -1,7 +1,7 @@
 //! Reductions (`sum mean std var max min prod any all argmax argmin`) and cumulative
 //! functions (`cumsum cumprod`): axis handling, `keepdims`, result dtypes (section 5).
 
-use super::args::{axis_of, dtype_of, norm_axes, to_array, Args, AxisArg};
+use super::args::{axis_of, dtype_kwarg, norm_axes, to_array, Args, AxisArg};
 use super::broadcast::product;
 use super::elementwise::{array_or_scalar, error, unknown_array};
 use super::promote::{reduce_dtype, ReduceDtype};
@@ -55,8 +55,11 @@ pub(crate) fn reduce(_ctx: &mut Ctx, args: &Args, name: &str, rule: ReduceDtype)
         dtype = None;
     }
     if takes_dtype && positional {
-        if let Some(v) = args.get(2, "dtype").filter(|v| !matches!(v, Value::None)) {
-            dtype = dtype_of(v);
+        // A dtype the model cannot name may be a subarray dtype: unknown, not a guess.
+        match dtype_kwarg(args, 2) {
+            Ok(Some(d)) => dtype = Some(d),
+            Ok(None) => {}
+            Err(()) => return unknown_array(),
         }
     }
     let Some(keep) = keepdims(args) else {
@@ -135,9 +138,10 @@ pub(crate) fn cumulative(_ctx: &mut Ctx, args: &Args) -> Outcome {
     let Some(a) = args.get(0, "a").and_then(to_array) else {
         return unknown_array();
     };
-    let dtype = match args.get(2, "dtype") {
-        Some(v) if !matches!(v, Value::None) => dtype_of(v),
-        _ => a.dtype.map(|d| reduce_dtype(ReduceDtype::Accumulate, d)),
+    let dtype = match dtype_kwarg(args, 2) {
+        Ok(Some(d)) => Some(d),
+        Ok(None) => a.dtype.map(|d| reduce_dtype(ReduceDtype::Accumulate, d)),
+        Err(()) => return unknown_array(),
     };
     let shape = match (axis_of(args.get(1, "axis")), a.shape.dims()) {
         (AxisArg::All, Some(d)) => Shape::Ranked(vec![product(d).map_or(Dim::Unknown, Dim::Known)]),
