@@ -27,10 +27,15 @@ augmented ``op=`` and ``for`` target that binds a name is followed by a call rec
 value, at any nesting depth. Top-level statements run one at a time in one namespace, so
 with ``--allow-errors`` a statement that raises is recorded and execution continues;
 without it the first error exits with status 1 and a message naming file and line.
+
+A file inside a package (directories with ``__init__.py``) runs as a module of it: the
+package's root goes on ``sys.path`` and ``__package__`` is set, so its imports of sibling
+modules, absolute and relative, work.
 """
 
 import ast
 import json
+import os
 import sys
 import traceback
 
@@ -125,10 +130,25 @@ def describe(value):
     return "python:" + type(value).__name__, None, None
 
 
+def module_place(path):
+    """(root, package) as Python finds them: packages are directories with __init__.py."""
+    directory = os.path.dirname(os.path.abspath(path))
+    parts = []
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        parts.insert(0, os.path.basename(directory))
+        directory = os.path.dirname(directory)
+    return directory, ".".join(parts)
+
+
 def run_file(path, allow_errors):
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
     module = ast.parse(source, filename=path)
+    # A module of a package runs inside it, so its imports of sibling modules (absolute
+    # and relative) work as in the package.
+    root, package = module_place(path)
+    if package and root not in sys.path:
+        sys.path.insert(0, root)
     records = []
     seen = set()
 
@@ -149,6 +169,8 @@ def run_file(path, allow_errors):
             )
 
     namespace = {"__name__": "__main__", "__file__": path, RECORDER: recorder}
+    if package:
+        namespace["__package__"] = package
     errors = []
     executed = set()
 

@@ -134,8 +134,13 @@ fn check(dir: &str) -> (Vec<Disagreement>, f64, String) {
 
 #[test]
 fn overt_agrees_with_numpy_on_the_corpus() {
-    let (disagreements, coverage, report) = check("fixtures/differential");
-    publish("differential.txt", &report);
+    assert_agreement_and_coverage("fixtures/differential", "differential.txt");
+}
+
+/// Agreement, and at least `MIN_COVERAGE` of the array sites fully known.
+fn assert_agreement_and_coverage(dir: &str, report_name: &str) {
+    let (disagreements, coverage, report) = check(dir);
+    publish(report_name, &report);
     assert!(
         disagreements.is_empty(),
         "overt disagrees with NumPy ({} cases):\n{report}",
@@ -166,6 +171,17 @@ fn overt_agrees_with_numpy_beyond_the_model() {
     );
 }
 
+/// A package whose modules call each other's annotated functions (relative and absolute
+/// imports, module aliases): NumPy runs each module inside the package, and overt must
+/// know every call site's shape from the callee's summary.
+#[test]
+fn overt_agrees_with_numpy_across_modules() {
+    assert_agreement_and_coverage(
+        "fixtures/differential/package/labs",
+        "differential-package.txt",
+    );
+}
+
 /// Agreement only: the coverage is printed, not required.
 fn assert_agreement(dir: &str, report_name: &str) {
     let (disagreements, _, report) = check(dir);
@@ -184,6 +200,7 @@ fn no_definite_errors_where_numpy_runs() {
     let mut files = fixture_files("fixtures/differential");
     files.extend(fixture_files("fixtures/differential/flow"));
     files.extend(fixture_files("fixtures/differential/extended"));
+    files.extend(fixture_files("fixtures/differential/package/labs"));
     files.extend(fixture_files("fixtures/seed"));
     let (_, runs) = run_numpy(&files, true);
     let mut false_errors = Vec::new();

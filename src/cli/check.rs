@@ -15,10 +15,12 @@ use rayon::prelude::*;
 use ruff_text_size::TextRange;
 use serde::Deserialize;
 
+use super::modules;
 use super::render::{self, FileDiagnostics, FullRenderer, OutputFormat};
 use crate::diagnostic::{Diagnostic, Severity, INTERNAL_ERROR};
 use crate::lint::{self, rule_doc, validate_selectors, Selection, Settings, Status};
 use crate::shapes::numpy::NumpyVersion;
+use crate::shapes::{Externals, ModuleSummary};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -149,10 +151,11 @@ fn check(args: &Args) -> Result<ExitCode, UsageError> {
     files.dedup_by(|a, b| a.0 == b.0);
 
     install_panic_hook();
-    let results: Vec<FileResult> = files
+    let mut results: Vec<FileResult> = files
         .par_iter()
         .map(|(path, resolved)| check_file(path, &resolved.settings))
         .collect();
+    recheck_importers(&files, &mut results);
     let _ = panic::take_hook();
 
     let color = args.output_format == OutputFormat::Full
@@ -391,6 +394,88 @@ struct FileResult {
     source: Arc<str>,
     diagnostics: Vec<Diagnostic>,
     read_error: Option<String>,
+    /// Where the file sits among modules, what it exports and what it imports.
+    place: Option<modules::Place>,
+    summary: Arc<ModuleSummary>,
+    imports: Vec<String>,
+}
+
+/// Cross-module calls: the first pass analysed every file on its own and collected each
+/// module's summary (its annotated functions); modules a file imports from its root that
+/// were not checked are summarised the same way; then a file importing a module with a
+/// non-empty summary is analysed again with it. Summaries come from analyses of one module
+/// alone, so import cycles cannot recurse, and files that import no summarised module
+/// (nearly all) cost nothing more.
+fn recheck_importers(files: &[(PathBuf, Arc<Resolved>)], results: &mut [FileResult]) {
+    // Every module analysed so far, by root, with its (possibly empty) summary.
+    let mut known: HashMap<PathBuf, HashMap<String, Arc<ModuleSummary>>> = HashMap::new();
+    for r in results.iter() {
+        if let Some(place) = &r.place {
+            known
+                .entry(place.root.clone())
+                .or_default()
+                .insert(place.module.clone(), Arc::clone(&r.summary));
+        }
+    }
+    let mut missing: Vec<(PathBuf, String, NumpyVersion)> = Vec::new();
+    for (r, (_, resolved)) in results.iter().zip(files) {
+        let Some(place) = &r.place else { continue };
+        let seen = known.get(&place.root);
+        for m in &r.imports {
+            if seen.is_none_or(|s| !s.contains_key(m)) {
+                missing.push((
+                    place.root.clone(),
+                    m.clone(),
+                    resolved.settings.numpy_version,
+                ));
+            }
+        }
+    }
+    missing.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    missing.dedup_by(|a, b| (&a.0, &a.1) == (&b.0, &b.1));
+    let found: Vec<(PathBuf, String, ModuleSummary)> = missing
+        .into_par_iter()
+        .filter_map(|(root, module, numpy_version)| {
+            let options = crate::shapes::Options { numpy_version };
+            let summary = panic::catch_unwind(AssertUnwindSafe(|| {
+                modules::summarize_module(&root, &module, &options)
+            }))
+            .ok()
+            .flatten()?;
+            Some((root, module, summary))
+        })
+        .collect();
+    for (root, module, summary) in found {
+        known
+            .entry(root)
+            .or_default()
+            .insert(module, Arc::new(summary));
+    }
+    for modules in known.values_mut() {
+        modules.retain(|_, s| !s.is_empty());
+    }
+    let again: Vec<(usize, Externals)> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let place = r.place.as_ref()?;
+            let summaries = known.get(&place.root)?;
+            Some((i, modules::externals_for(place, &r.imports, summaries)?))
+        })
+        .collect();
+    let redone: Vec<(usize, Vec<Diagnostic>)> = again
+        .par_iter()
+        .filter_map(|(i, externals)| {
+            let settings = &files.get(*i)?.1.settings;
+            let source = &results.get(*i)?.source;
+            Some((*i, check_source(source, settings, externals).diagnostics))
+        })
+        .collect();
+    for (i, diagnostics) in redone {
+        if let Some(r) = results.get_mut(i) {
+            r.diagnostics = diagnostics;
+        }
+    }
 }
 
 thread_local! {
@@ -427,6 +512,9 @@ fn check_file(path: &Path, settings: &Settings) -> FileResult {
                 source: Arc::from(""),
                 diagnostics: Vec::new(),
                 read_error: Some(e.to_string()),
+                place: None,
+                summary: Arc::default(),
+                imports: Vec::new(),
             }
         }
     };
@@ -436,32 +524,47 @@ fn check_file(path: &Path, settings: &Settings) -> FileResult {
         Ok(s) => Arc::from(s),
         Err(e) => Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
     };
-    let diagnostics = match panic::catch_unwind(AssertUnwindSafe(|| {
+    // Only files that may hold NumPy code are analysed, so only they need a place.
+    let place = crate::shapes::may_use_numpy(&source)
+        .then(|| modules::place(path))
+        .flatten();
+    let checked = check_source(&source, settings, &modules::bare_externals(place.as_ref()));
+    FileResult {
+        path: display,
+        source,
+        diagnostics: checked.diagnostics,
+        read_error: None,
+        place,
+        summary: Arc::new(checked.summary),
+        imports: checked.imports,
+    }
+}
+
+/// Checks one source, turning a panic into an internal-error diagnostic.
+fn check_source(source: &str, settings: &Settings, externals: &Externals) -> lint::Checked {
+    match panic::catch_unwind(AssertUnwindSafe(|| {
         // Lets the tests exercise this last line of defence; debug builds only.
         #[cfg(debug_assertions)]
         if source.contains("overt-debug: panic here") {
             panic!("requested by the source (debug builds only)");
         }
-        lint::check(&source, settings)
+        lint::check_module(source, settings, externals)
     })) {
-        Ok(d) => d,
+        Ok(checked) => checked,
         Err(_) => {
             let what = LAST_PANIC
                 .with(|p| p.borrow_mut().take())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            vec![Diagnostic::new(
-                INTERNAL_ERROR,
-                Severity::Error,
-                TextRange::default(),
-                format!("internal error: overt panicked on this file: {what}"),
-            )]
+            lint::Checked {
+                diagnostics: vec![Diagnostic::new(
+                    INTERNAL_ERROR,
+                    Severity::Error,
+                    TextRange::default(),
+                    format!("internal error: overt panicked on this file: {what}"),
+                )],
+                ..lint::Checked::default()
+            }
         }
-    };
-    FileResult {
-        path: display,
-        source,
-        diagnostics,
-        read_error: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod check;
 mod fmt;
+mod modules;
 mod render;
 mod rule;
 mod run;

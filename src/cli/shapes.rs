@@ -1,8 +1,10 @@
 //! `overt shapes`: prints the inferred shape and dtype of every assignment whose value is a
 //! NumPy array or scalar, as text or as the JSON contract of issue 2.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::python::{self, LineIndex};
 use crate::shapes::numpy::NumpyVersion;
@@ -59,13 +61,42 @@ pub fn run(args: Args) -> ExitCode {
             d.message
         );
     }
-    let analysis = shapes::analyze(&parsed, &source, &options);
+    let place = super::modules::place(&args.file);
+    let bare = super::modules::bare_externals(place.as_ref());
+    let mut analysis = shapes::analyze_with(&parsed, &source, &options, &bare);
+    // Cross-module calls: modules it imports from the same root are summarised on their
+    // own (one level: their imports stay unresolved), then the file is analysed again.
+    if let Some(place) = &place {
+        let summaries = imported_summaries(place, &analysis.imports, &options);
+        if let Some(externals) = super::modules::externals_for(place, &analysis.imports, &summaries)
+        {
+            analysis = shapes::analyze_with(&parsed, &source, &options, &externals);
+        }
+    }
     let out = match args.format {
         Format::Text => render_text(&analysis.bindings, &index, &source),
         Format::Json => render_json(&analysis.bindings, &index, &source),
     };
     print!("{out}");
     ExitCode::SUCCESS
+}
+
+/// The summaries of the modules `imports` names that are files under `place`'s root.
+fn imported_summaries(
+    place: &super::modules::Place,
+    imports: &[String],
+    options: &shapes::Options,
+) -> HashMap<String, Arc<shapes::ModuleSummary>> {
+    let mut out = HashMap::new();
+    for module in imports {
+        if *module == place.module || out.contains_key(module) {
+            continue;
+        }
+        if let Some(summary) = super::modules::summarize_module(&place.root, module, options) {
+            out.insert(module.clone(), Arc::new(summary));
+        }
+    }
+    out
 }
 
 /// `12:5  B  float64[10, 2, 3, 40]`, one line per binding, columns aligned.

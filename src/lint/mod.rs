@@ -30,20 +30,34 @@ pub struct Settings {
 /// Checks one module. Never fails: syntax errors are `E999` diagnostics and analysis goes on
 /// with what could be parsed. Diagnostics come back sorted by position, then code.
 pub fn check(source: &str, settings: &Settings) -> Vec<Diagnostic> {
+    check_module(source, settings, &shapes::Externals::default()).diagnostics
+}
+
+/// What checking one module gives: its diagnostics, and for cross-module calls what it
+/// exports and which modules it imports.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub diagnostics: Vec<Diagnostic>,
+    pub summary: shapes::ModuleSummary,
+    pub imports: Vec<String>,
+}
+
+/// `check`, with the module's place in the checked tree and other modules' summaries.
+pub fn check_module(source: &str, settings: &Settings, externals: &shapes::Externals) -> Checked {
     // Cheap pre-filter: a file that never mentions numpy cannot hold a NumPy shape bug, so
     // it is neither parsed nor analysed (this keeps `overt check` fast on large trees).
     if !shapes::may_use_numpy(source) {
-        return Vec::new();
+        return Checked::default();
     }
     let directives = noqa::Directives::parse(source);
     if directives.exempts_file() {
-        return Vec::new();
+        return Checked::default();
     }
     let module = python::parse_module(source);
     let options = shapes::Options {
         numpy_version: settings.numpy_version,
     };
-    let analysis = shapes::analyze(&module, source, &options);
+    let mut analysis = shapes::analyze_with(&module, source, &options, externals);
 
     let mut diagnostics = module.syntax_errors.clone();
     let mut checker = checker::Checker::new(source, &module, &analysis);
@@ -65,5 +79,9 @@ pub fn check(source: &str, settings: &Settings) -> Vec<Diagnostic> {
         (a.range.start(), a.range.end(), a.code).cmp(&(b.range.start(), b.range.end(), b.code))
     });
     diagnostics.dedup();
-    diagnostics
+    Checked {
+        diagnostics,
+        summary: std::mem::take(&mut analysis.summary),
+        imports: std::mem::take(&mut analysis.imports),
+    }
 }

@@ -5,6 +5,7 @@ use ruff_text_size::TextRange;
 use super::dtype::Dtype;
 use super::numpy::{NumpyVersion, ShapeError};
 use super::shape::Shape;
+use super::summary::Externals;
 use super::walker::Walker;
 use crate::python::ParsedModule;
 
@@ -45,6 +46,11 @@ pub struct Analysis {
     /// Statement visits the walk spent (loop passes and call specialisations included);
     /// bounded per module. For performance reports.
     pub work: u64,
+    /// What this module tells modules importing it (its annotated functions).
+    pub summary: super::summary::ModuleSummary,
+    /// Modules its import statements may load (absolute dotted names), for the caller to
+    /// find the summaries a second analysis could use.
+    pub imports: Vec<String>,
 }
 
 impl Finding {
@@ -58,10 +64,21 @@ impl Finding {
 /// Analyses a parsed module. Never fails; broken code yields what can be inferred. Files
 /// that never mention NumPy are skipped without walking.
 pub fn analyze(module: &ParsedModule, source: &str, options: &Options) -> Analysis {
+    analyze_with(module, source, options, &Externals::default())
+}
+
+/// `analyze`, with the summaries of the other modules of the checked tree, so that calls of
+/// their functions (`from .utils import center`) have shapes.
+pub fn analyze_with(
+    module: &ParsedModule,
+    source: &str,
+    options: &Options,
+    externals: &Externals,
+) -> Analysis {
     if !super::syntax::may_use_numpy(source) {
         return Analysis::default();
     }
-    let mut walker = Walker::new(options);
+    let mut walker = Walker::new(options, externals);
     walker.run_module(&module.suite);
     walker.out
 }

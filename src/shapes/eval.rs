@@ -256,6 +256,7 @@ impl<'m> Walker<'m> {
                 }
                 self.instance_member(f, *class, recv, name)
             }
+            Value::Local(Local::Module(module)) => self.module_attribute(module, name),
             _ => Value::Unknown,
         }
     }
@@ -337,6 +338,9 @@ impl<'m> Walker<'m> {
                 self.call_function(f, function, Some(*recv), &args, &kwargs)
             }
             Value::Local(Local::Class(c)) => self.construct(f, c, &args, &kwargs),
+            Value::Local(Local::External { module, function }) => {
+                self.call_external(f, &module, &function, &args, &kwargs)
+            }
             _ => Value::Unknown,
         }
     }

@@ -371,10 +371,22 @@ impl<'m> Walker<'m> {
             }
             return (value, None);
         };
+        self.match_parsed_annotation(f, &a, value, range, what)
+    }
+
+    /// `match_annotation` for an annotation already read.
+    pub fn match_parsed_annotation(
+        &mut self,
+        f: &mut Frame,
+        a: &ArrayAnnotation,
+        value: Value,
+        range: TextRange,
+        what: &str,
+    ) -> (Value, Option<Finding>) {
         let arr = match value {
             Value::Array(arr) => arr,
             Value::Unknown => {
-                let promised = self.annotation_shape(f, &a);
+                let promised = self.annotation_shape(f, a);
                 return (
                     Value::Array(ArrayValue::new(promised, a.dtype.exact())),
                     None,
@@ -387,7 +399,7 @@ impl<'m> Walker<'m> {
         if let Some(d) = arr.dtype {
             if !a.dtype.allows(d) {
                 let msg = format!("{label} with dtype {:?}, but its dtype is {d}", a.dtype);
-                let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                let finding = self.annotation_mismatch(f, a, range, msg, &arr.shape);
                 return (Value::Array(arr), Some(finding));
             }
         }
@@ -407,7 +419,7 @@ impl<'m> Walker<'m> {
             }
             (Shape::Variadic { .. }, None) => {
                 let msg = format!("{label}, but it has shape {shape_text}");
-                let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                let finding = self.annotation_mismatch(f, a, range, msg, &arr.shape);
                 return (Value::Array(arr), Some(finding));
             }
             // `[*g, n, d]` against `"*batch d"`: the group and the first known axes form
@@ -419,7 +431,7 @@ impl<'m> Walker<'m> {
             (Shape::Variadic { .. }, Some(_)) => return (Value::Array(arr), None),
             (Shape::Unranked, _) => {
                 // Unknown rank: the annotation says what it is.
-                let promised = self.annotation_shape(f, &a);
+                let promised = self.annotation_shape(f, a);
                 let dtype = arr.dtype.or(a.dtype.exact());
                 return (
                     Value::Array(ArrayValue {
@@ -438,7 +450,7 @@ impl<'m> Walker<'m> {
         };
         if !rank_ok {
             let msg = format!("{label}, but it has shape {shape_text}");
-            let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+            let finding = self.annotation_mismatch(f, a, range, msg, &arr.shape);
             return (Value::Array(arr), Some(finding));
         }
         // Pair annotation entries with axes: those before a variadic from the left, those
@@ -464,7 +476,7 @@ impl<'m> Walker<'m> {
                 if let Some(AnnDim::Variadic(Some(name))) = spec.get(v) {
                     if let Some(msg) = self.bind_group(f, name, segment) {
                         let msg = format!("{label}, but it has shape {shape_text}: {msg}");
-                        let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                        let finding = self.annotation_mismatch(f, a, range, msg, &arr.shape);
                         return (Value::Array(arr), Some(finding));
                     }
                 }
@@ -482,7 +494,7 @@ impl<'m> Walker<'m> {
                             if !f.state.facts.assume_equal(c, &e) {
                                 let msg = format!("{label}, but it has shape {shape_text}");
                                 let finding =
-                                    self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                                    self.annotation_mismatch(f, a, range, msg, &arr.shape);
                                 return (Value::Array(arr), Some(finding));
                             }
                         }
@@ -499,7 +511,7 @@ impl<'m> Walker<'m> {
                             && f.state.facts.same(c, &e) == Some(false)
                         {
                             let msg = format!("{label}, but it has shape {shape_text}");
-                            let finding = self.annotation_mismatch(f, &a, range, msg, &arr.shape);
+                            let finding = self.annotation_mismatch(f, a, range, msg, &arr.shape);
                             return (Value::Array(arr), Some(finding));
                         }
                     }

@@ -18,8 +18,10 @@ mod jaxtyping;
 pub mod numpy;
 mod refine;
 mod state;
+pub mod summary;
 mod syntax;
 mod walker;
 
-pub use analysis::{analyze, Analysis, Binding, Finding, Options};
+pub use analysis::{analyze, analyze_with, Analysis, Binding, Finding, Options};
+pub use summary::{Externals, ModuleSummary};
 pub(crate) use syntax::may_use_numpy;

@@ -102,6 +102,13 @@ pub enum Local {
         function: u32,
         recv: Box<Value>,
     },
+    /// A function of another module that has a summary (`from .utils import center`).
+    External {
+        module: String,
+        function: String,
+    },
+    /// Another module (or package) of the checked tree (`import pkg.utils as u`).
+    Module(String),
 }
 
 impl Value {

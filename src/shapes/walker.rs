@@ -113,6 +113,8 @@ impl Frame {
 
 pub(crate) struct Walker<'m> {
     pub options: &'m Options,
+    /// Other modules' summaries, for imported functions.
+    pub externals: &'m super::summary::Externals,
     pub out: Analysis,
     pub fresh: u32,
     pub functions: Vec<FunctionInfo<'m>>,
@@ -133,9 +135,10 @@ pub(crate) struct Walker<'m> {
 }
 
 impl<'m> Walker<'m> {
-    pub fn new(options: &'m Options) -> Self {
+    pub fn new(options: &'m Options, externals: &'m super::summary::Externals) -> Self {
         Walker {
             options,
+            externals,
             out: Analysis::default(),
             fresh: 0,
             functions: Vec::new(),
@@ -413,15 +416,28 @@ impl<'m> Walker<'m> {
                 f.state = after;
             }
             Stmt::Import(s) => {
+                super::summary::imported_modules(self.externals, stmt, &mut self.out.imports);
                 for alias in &s.names {
-                    let (name, value) = imports::import_binding(alias);
+                    let (name, value) = match imports::import_binding(alias) {
+                        (_, Value::Unknown) => self
+                            .external_import(stmt, alias)
+                            .unwrap_or_else(|| imports::import_binding(alias)),
+                        binding => binding,
+                    };
                     f.state.set(&name, value.clone());
                     self.note_global(f, &name, &value);
                 }
             }
             Stmt::ImportFrom(s) => {
+                super::summary::imported_modules(self.externals, stmt, &mut self.out.imports);
                 for alias in &s.names {
-                    if let Some((name, value)) = imports::import_from_binding(s, alias) {
+                    let binding = match imports::import_from_binding(s, alias) {
+                        Some((_, Value::Unknown)) => self
+                            .external_import(stmt, alias)
+                            .or_else(|| imports::import_from_binding(s, alias)),
+                        binding => binding,
+                    };
+                    if let Some((name, value)) = binding {
                         // `from numpy import pi, float32` binds what `np.pi`, `np.float32` are.
                         let value = match value {
                             Value::NumpyRef(path) if !path.contains('.') => {
@@ -975,6 +991,7 @@ impl<'m> Walker<'m> {
                 }
             }
         }
+        self.summarize(id, &frame);
         if let (Some(ret), Some(value)) = (&def.returns, frame.returns.clone()) {
             self.check_annotation(&mut frame, ret, value, def.name.range);
         }
