@@ -217,3 +217,23 @@ fn len_names_the_first_axis() {
         "8:5 x ?[...]\n10:5 y ?[?, ?]\n16:5 y ?[?]",
     );
 }
+
+#[test]
+fn match_cases_a_known_subject_cannot_reach_are_dead() {
+    check(
+        &with_header(
+            "def f(t):\n    match t:\n        case 1:\n            r = np.zeros(2)\n        case 2 | 3:\n            r = np.zeros((2, 3))\n        case None:\n            r = np.zeros(7)\n        case _:\n            raise ValueError\n    return r\n\na = f(1)\nb = f(3)\nc = f(None)\nd = f(t=\"x\")\n",
+        ),
+        "6:13 r float64[2]\n8:13 r float64[2, 3]\n10:13 r float64[7]\n15:1 a float64[2]\n16:1 b float64[2, 3]\n17:1 c float64[7]",
+    );
+}
+
+#[test]
+fn calls_reused_from_memory_never_share_data_dependent_sizes() {
+    check(
+        &with_header(
+            "def pick(x):\n    return x[x > 0]\n\na = pick(np.ones(5))\nb = pick(np.ones(5))\nassert a.shape[0] == 3\nc = a\nd = b\n",
+        ),
+        "6:1 a float64[?]\n7:1 b float64[?]\n9:1 c float64[3]\n10:1 d float64[?]",
+    );
+}

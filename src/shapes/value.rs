@@ -5,7 +5,7 @@ use super::dtype::Dtype;
 use super::shape::Shape;
 
 /// A NumPy array (or NumPy scalar) as far as it is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ArrayValue {
     pub shape: Shape,
     /// `None` when the dtype is unknown.
@@ -35,7 +35,7 @@ impl ArrayValue {
 }
 
 /// A Python value as the engine models it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Array(ArrayValue),
     /// A Python `int`; the expression when it is known (literally or symbolically).
@@ -78,6 +78,12 @@ impl PartialEq for PyFloat {
 
 impl Eq for PyFloat {}
 
+impl std::hash::Hash for PyFloat {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
 impl PyFloat {
     /// A Python int as a float, when the conversion is exact (`|x| <= 2**53`): there
     /// Python's correctly rounded int arithmetic and float arithmetic agree.
@@ -88,7 +94,7 @@ impl PyFloat {
 }
 
 /// Module-local callables and objects, by the walker's ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Local {
     Function(u32),
     Class(u32),
