@@ -2,17 +2,18 @@
 //! order) routed to matrix multiply: operands are viewed (or, when their axes are not
 //! grouped batch/row/reduced, packed once) as batches of matrices and multiplied with faer.
 
-use ruff_text_size::TextRange;
-
 use faer::{Accum, MatMut, MatRef, Par};
 
-use crate::runtime::plan::{BinaryOp, Expr, ReduceOp, Step, VarId};
-use crate::runtime::tensor::{Dtype, Tensor, TensorData};
+use crate::runtime::plan::{ArrayId, BinaryOp, Expr, Plan, ReduceOp, Step, VarId};
+use crate::runtime::tensor::{Tensor, TensorData};
 
-use super::{permute, ExecError, Executor};
+use super::gemm::{gemm_small, Strides};
+use super::{permute, Arrays, ExecError, Executor};
 
 /// Below this many multiply-adds the block loops are as fast as a matmul call.
 const MIN_FLOPS: usize = 1 << 15;
+/// Products whose sides are all at most this go to the small-matrix kernel (`gemm`).
+const SMALL: usize = 128;
 
 /// A load of the form `X[v0, v1, ...]` with distinct plain variables.
 fn plain_load(e: &Expr) -> Option<(usize, Vec<VarId>)> {
@@ -29,16 +30,27 @@ fn plain_load(e: &Expr) -> Option<(usize, Vec<VarId>)> {
     Some((*array, vars))
 }
 
-/// Runs `step` as a batched matrix multiply when its body is a plain contraction; None
-/// when it is not one (the caller runs the general loops).
-pub(super) fn try_contract(
-    exec: &Executor<'_>,
-    step: &Step,
+/// The roles of the variables of a sum-of-products definition.
+pub(super) struct Contraction<'e> {
+    a_id: ArrayId,
+    a_vars: Vec<VarId>,
+    b_id: ArrayId,
+    b_vars: Vec<VarId>,
+    kvars: &'e [VarId],
+    out: Vec<VarId>,
+    batch: Vec<VarId>,
+    m_vars: Vec<VarId>,
+    n_vars: Vec<VarId>,
+}
+
+/// Recognises `target[out] = sum(A[..] * B[..] for k)` over plain variables, in a float
+/// dtype shared by all three arrays; None for anything else.
+pub(super) fn analyse<'e>(
+    plan: &Plan,
+    target: ArrayId,
     lhs: &[Vec<VarId>],
-    body: &Expr,
-    extents: &[usize],
-    arrays: &[Option<Tensor>],
-) -> Option<Result<Tensor, ExecError>> {
+    body: &'e Expr,
+) -> Option<Contraction<'e>> {
     let Expr::Reduce {
         op: ReduceOp::Sum,
         vars: kvars,
@@ -59,10 +71,10 @@ pub(super) fn try_contract(
     };
     let (a_id, a_vars) = plain_load(a)?;
     let (b_id, b_vars) = plain_load(b)?;
-    let dtype = exec.plan.arrays[step.target].dtype;
+    let dtype = plan.arrays[target].dtype;
     if !dtype.is_float()
-        || exec.plan.arrays[a_id].dtype != dtype
-        || exec.plan.arrays[b_id].dtype != dtype
+        || plan.arrays[a_id].dtype != dtype
+        || plan.arrays[b_id].dtype != dtype
         || lhs.iter().any(|g| g.len() != 1)
     {
         return None;
@@ -92,43 +104,76 @@ pub(super) fn try_contract(
         .copied()
         .filter(|v| in_b(v) && !in_a(v))
         .collect();
+    Some(Contraction {
+        a_id,
+        a_vars,
+        b_id,
+        b_vars,
+        kvars,
+        out,
+        batch,
+        m_vars,
+        n_vars,
+    })
+}
+
+/// Runs `step` as a batched matrix multiply when its body is a plain contraction; None
+/// when it is not one (the caller runs the general loops).
+pub(super) fn try_contract(
+    exec: &Executor<'_>,
+    step: &Step,
+    lhs: &[Vec<VarId>],
+    body: &Expr,
+    extents: &[usize],
+    arrays: Arrays<'_>,
+) -> Option<Result<Tensor, ExecError>> {
+    let plan = analyse(exec.plan, step.target, lhs, body)?;
+    let dtype = exec.plan.arrays[step.target].dtype;
     let size = |vs: &[VarId]| vs.iter().map(|&v| extents[v]).product::<usize>();
-    let (nb, m, n, k) = (size(&batch), size(&m_vars), size(&n_vars), size(kvars));
+    let (nb, m, n, k) = (
+        size(&plan.batch),
+        size(&plan.m_vars),
+        size(&plan.n_vars),
+        size(plan.kvars),
+    );
     if nb.saturating_mul(m).saturating_mul(n).saturating_mul(k) < MIN_FLOPS {
         return None;
     }
-    let shape: Vec<usize> = out.iter().map(|&v| extents[v]).collect();
+    let shape: Vec<usize> = plan.out.iter().map(|&v| extents[v]).collect();
     if let Err(e) = exec.reserve(step, dtype, &shape) {
         return Some(Err(e));
     }
-    let a_t = exec.array(arrays, a_id).ok()?;
-    let b_t = exec.array(arrays, b_id).ok()?;
-    let span = step.span;
+    let a_t = exec.array(arrays, plan.a_id).ok()?;
+    let b_t = exec.array(arrays, plan.b_id).ok()?;
     let shapes = Shapes {
-        batch: &batch,
-        m_vars: &m_vars,
-        n_vars: &n_vars,
-        kvars,
+        batch: &plan.batch,
+        m_vars: &plan.m_vars,
+        n_vars: &plan.n_vars,
+        kvars: plan.kvars,
         extents,
     };
-    let order_c: Vec<VarId> = batch
+    let order_c: Vec<VarId> = plan
+        .batch
         .iter()
-        .chain(&m_vars)
-        .chain(&n_vars)
+        .chain(&plan.m_vars)
+        .chain(&plan.n_vars)
         .copied()
         .collect();
     let data = match (a_t.data(), b_t.data()) {
         (TensorData::F64(a), TensorData::F64(b)) => {
-            let c = shapes.run(a, &a_vars, b, &b_vars, (nb, m, n, k));
-            TensorData::F64(reorder(c, &order_c, &out, extents))
+            let prod = if m.max(n).max(k) <= SMALL {
+                shapes.run_small(a, &plan.a_vars, b, &plan.b_vars, (nb, m, n, k))
+            } else {
+                shapes.run(a, &plan.a_vars, b, &plan.b_vars, (nb, m, n, k))
+            };
+            TensorData::F64(reorder(prod, &order_c, &plan.out, extents))
         }
         (TensorData::F32(a), TensorData::F32(b)) => {
-            let c = shapes.run(a, &a_vars, b, &b_vars, (nb, m, n, k));
-            TensorData::F32(reorder(c, &order_c, &out, extents))
+            let prod = shapes.run(a, &plan.a_vars, b, &plan.b_vars, (nb, m, n, k));
+            TensorData::F32(reorder(prod, &order_c, &plan.out, extents))
         }
         _ => return None,
     };
-    let _ = (span, Dtype::F64, TextRange::default());
     Some(Tensor::new(shape, data).map_err(ExecError::from))
 }
 
@@ -184,12 +229,12 @@ impl Shapes<'_> {
         dims: (usize, usize, usize, usize),
     ) -> Vec<T>
     where
-        T: faer::traits::ComplexField + Copy + Send + Sync,
+        T: faer::traits::ComplexField + Copy + Default + Send + Sync,
     {
         let (nb, m, n, k) = dims;
         let la = self.layout(a, a_vars, self.m_vars, self.kvars);
         let lb = self.layout(b, b_vars, self.kvars, self.n_vars);
-        let mut c = vec![T::zero_impl(); nb * m * n];
+        let mut c = crate::runtime::tensor::zeroed::<T>(nb * m * n);
         fn view<'v, T>(
             l: &'v Layout<'_, T>,
             batch: usize,
@@ -211,27 +256,98 @@ impl Shapes<'_> {
             }
         }
         let one = T::one_impl();
-        let product = |bi: usize, cb: &mut [T], par: Par| {
-            let dst = MatMut::from_row_major_slice_mut(cb, m, n);
+        let product = |bi: usize, rows: std::ops::Range<usize>, cb: &mut [T]| {
+            let dst = MatMut::from_row_major_slice_mut(cb, rows.len(), n);
             faer::linalg::matmul::matmul(
                 dst,
                 Accum::Replace,
-                view(&la, bi, m, k),
+                view(&la, bi, m, k).subrows(rows.start, rows.len()),
                 view(&lb, bi, k, n),
                 one,
-                par,
+                Par::Seq,
             );
         };
+        use rayon::prelude::*;
         if m * n * k >= 1 << 21 || nb == 1 {
-            // Large products: faer splits each one across the cores.
+            // Large products: each one split by rows of C across the cores, one
+            // single-threaded multiply per piece.
+            let threads = rayon::current_num_threads().max(1);
+            let rows = m.div_ceil(threads).max(1);
             for (bi, cb) in c.chunks_mut((m * n).max(1)).enumerate() {
-                product(bi, cb, Par::rayon(0));
+                cb.par_chunks_mut((rows * n).max(1))
+                    .enumerate()
+                    .for_each(|(i, piece)| {
+                        let r0 = i * rows;
+                        product(bi, r0..(r0 + rows).min(m), piece)
+                    });
             }
         } else {
-            use rayon::prelude::*;
             c.par_chunks_mut((m * n).max(1))
                 .enumerate()
-                .for_each(|(bi, cb)| product(bi, cb, Par::Seq));
+                .for_each(|(bi, cb)| product(bi, 0..m, cb));
+        }
+        c
+    }
+
+    /// `run` for f64 products with every side at most `SMALL`.
+    fn run_small(
+        &self,
+        a: &[f64],
+        a_vars: &[VarId],
+        b: &[f64],
+        b_vars: &[VarId],
+        (nb, m, n, k): (usize, usize, usize, usize),
+    ) -> Vec<f64> {
+        use rayon::prelude::*;
+        let la = self.layout(a, a_vars, self.m_vars, self.kvars);
+        let lb = self.layout(b, b_vars, self.kvars, self.n_vars);
+        // Each batch's matrix, and how its elements are laid out.
+        fn part<'v>(
+            l: &'v Layout<'_, f64>,
+            bi: usize,
+            rows: usize,
+            cols: usize,
+        ) -> (&'v [f64], Strides) {
+            let size = rows * cols;
+            match l {
+                Layout::Direct(d) => (
+                    &d[bi * size..(bi + 1) * size],
+                    Strides {
+                        rows: cols,
+                        cols: 1,
+                    },
+                ),
+                Layout::Packed(d) => (
+                    &d[bi * size..(bi + 1) * size],
+                    Strides {
+                        rows: cols,
+                        cols: 1,
+                    },
+                ),
+                Layout::Transposed(d) => (
+                    &d[bi * size..(bi + 1) * size],
+                    Strides {
+                        rows: 1,
+                        cols: rows,
+                    },
+                ),
+            }
+        }
+        let mut c = crate::runtime::tensor::zeroed::<f64>(nb * m * n);
+        let one = |pack: &mut Vec<f64>, (bi, cb): (usize, &mut [f64])| {
+            let (a, sa) = part(&la, bi, m, k);
+            let (b, sb) = part(&lb, bi, k, n);
+            gemm_small((m, n, k), a, sa, b, sb, cb, pack);
+        };
+        if nb * m * n * k < 1 << 18 {
+            let mut pack = Vec::new();
+            c.chunks_mut((m * n).max(1))
+                .enumerate()
+                .for_each(|x| one(&mut pack, x));
+        } else {
+            c.par_chunks_mut((m * n).max(1))
+                .enumerate()
+                .for_each_init(Vec::new, one);
         }
         c
     }

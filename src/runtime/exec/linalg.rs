@@ -9,7 +9,7 @@ use crate::runtime::plan::{Builtin, CallArg, Slot, Step, VarId};
 use crate::runtime::tensor::{Dtype, Scalar, Tensor, TensorData};
 
 use super::values::{Elem, Val};
-use super::{set_position, ExecError, Executor};
+use super::{set_position, Arrays, ExecError, Executor};
 
 /// The core (whole-axis) shape and addressing of one argument.
 struct ArgView<'a> {
@@ -27,7 +27,7 @@ pub(super) fn run_call(
     builtin: Builtin,
     args: &[CallArg],
     extents: &[usize],
-    arrays: &[Option<Tensor>],
+    arrays: Arrays<'_>,
 ) -> Result<Tensor, ExecError> {
     let mut views = Vec::with_capacity(args.len());
     for arg in args {
@@ -182,7 +182,7 @@ fn gather(
     arg: &CallArg,
     view: &ArgView<'_>,
     env: &[i64],
-    arrays: &[Option<Tensor>],
+    arrays: Arrays<'_>,
     buf: &mut [f64],
 ) -> Result<(), ExecError> {
     let shape = view.owned_from.shape();

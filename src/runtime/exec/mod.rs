@@ -6,6 +6,8 @@
 //! batched kernels (`linalg`). Rows are split across threads in large chunks.
 
 mod contract;
+mod fuse;
+mod gemm;
 mod linalg;
 mod simd;
 mod values;
@@ -77,7 +79,8 @@ pub fn execute(
     inputs: Vec<Tensor>,
     budget: &MemoryBudget,
 ) -> Result<Vec<Tensor>, ExecError> {
-    let plan = hoist_reductions(plan);
+    let mut plan = hoist_reductions(plan);
+    let units = fuse::schedule(&mut plan);
     let mut arrays: Vec<Option<Tensor>> = vec![None; plan.arrays.len()];
     for (&id, tensor) in plan.inputs.iter().zip(inputs) {
         arrays[id] = Some(tensor);
@@ -87,9 +90,15 @@ pub fn execute(
         sizes,
         budget,
     };
-    for step in &plan.steps {
-        let tensor = exec.run_step(step, &arrays)?;
-        arrays[step.target] = Some(tensor);
+    for unit in &units {
+        match unit {
+            fuse::Unit::Step(i) => {
+                let step = &plan.steps[*i];
+                let tensor = exec.run_step(step, &arrays)?;
+                arrays[step.target] = Some(tensor);
+            }
+            fuse::Unit::Rows(group) => exec.run_rows(group, &mut arrays)?,
+        }
     }
     // Hand each output over without copying; an array named twice is copied once more.
     let mut remaining = vec![0usize; arrays.len()];
@@ -315,6 +324,32 @@ fn collect_vars(expr: &Expr, out: &mut BTreeSet<VarId>) {
     }
 }
 
+/// The arrays a definition reads: the program's, and while a row group runs, the current
+/// row of each of its members (`rows[k]` is array `rows_from + k`).
+#[derive(Clone, Copy)]
+pub(crate) struct Arrays<'a> {
+    base: &'a [Option<Tensor>],
+    rows: &'a [Option<Tensor>],
+    rows_from: usize,
+}
+
+impl<'a> Arrays<'a> {
+    pub(crate) fn base(base: &'a [Option<Tensor>]) -> Arrays<'a> {
+        Arrays {
+            base,
+            rows: &[],
+            rows_from: usize::MAX,
+        }
+    }
+
+    fn get(self, id: usize) -> Option<&'a Tensor> {
+        match id.checked_sub(self.rows_from) {
+            Some(k) if k < self.rows.len() => self.rows[k].as_ref(),
+            _ => self.base.get(id).and_then(Option::as_ref),
+        }
+    }
+}
+
 pub(crate) struct Executor<'p> {
     pub(crate) plan: &'p Plan,
     pub(crate) sizes: &'p [Option<i64>],
@@ -332,6 +367,7 @@ pub(crate) struct Inner {
 impl<'p> Executor<'p> {
     fn run_step(&self, step: &Step, arrays: &[Option<Tensor>]) -> Result<Tensor, ExecError> {
         let extents = self.extents(step)?;
+        let arrays = Arrays::base(arrays);
         match &step.kind {
             StepKind::Map { lhs, body } => {
                 if let Some(result) =
@@ -373,12 +409,8 @@ impl<'p> Executor<'p> {
         Ok(extents)
     }
 
-    pub(crate) fn array<'a>(
-        &self,
-        arrays: &'a [Option<Tensor>],
-        id: usize,
-    ) -> Result<&'a Tensor, ExecError> {
-        arrays.get(id).and_then(Option::as_ref).ok_or_else(|| {
+    pub(crate) fn array<'a>(&self, arrays: Arrays<'a>, id: usize) -> Result<&'a Tensor, ExecError> {
+        arrays.get(id).ok_or_else(|| {
             ExecError::new(format!(
                 "`{}` is used before it is defined",
                 self.plan.arrays[id].name
@@ -404,7 +436,7 @@ impl<'p> Executor<'p> {
         lhs: &[Vec<VarId>],
         body: &Expr,
         extents: &[usize],
-        arrays: &[Option<Tensor>],
+        arrays: Arrays<'_>,
     ) -> Result<Tensor, ExecError> {
         let dtype = self.plan.arrays[step.target].dtype;
         let shape: Vec<usize> = lhs
@@ -426,97 +458,117 @@ impl<'p> Executor<'p> {
         lhs: &[Vec<VarId>],
         body: &Expr,
         extents: &[usize],
-        arrays: &[Option<Tensor>],
+        arrays: Arrays<'_>,
     ) -> Result<Vec<T>, ExecError> {
         let out_vars: Vec<VarId> = lhs.iter().flatten().copied().collect();
-        let (reduce, rbody) = match body {
-            Expr::Reduce {
-                op,
-                vars,
-                body,
-                span,
-            } => (Some((*op, vars.as_slice(), *span)), &**body),
-            _ => (None, body),
-        };
-        let rvars: &[VarId] = reduce.map_or(&[], |r| r.1);
-        let inner = choose_inner(rbody, &out_vars, rvars, extents);
-        let inner_is_out = inner.is_some_and(|v| out_vars.contains(&v));
-        let outer: Vec<VarId> = out_vars
-            .iter()
-            .copied()
-            .filter(|&v| Some(v) != inner || !inner_is_out)
-            .collect();
-        let row = if inner_is_out {
-            inner.map_or(1, |v| extents[v])
-        } else {
-            1
-        };
-        let positions: usize = outer.iter().map(|&v| extents[v]).product();
-        let total = positions * row;
-        let rwork: usize = rvars.iter().map(|&v| extents[v]).product::<usize>().max(1);
+        let total: usize = out_vars.iter().map(|&v| extents[v]).product();
         let mut out = super::tensor::zeroed::<T>(total);
+        let mut env = vec![0i64; extents.len()];
+        self.fill_block(&out_vars, body, extents, &mut env, arrays, &mut out, true)?;
+        Ok(out)
+    }
+
+    /// Computes `body` at every point of `out_vars` (row-major into `out`), the other
+    /// variables held at their values in `env`. With `parallel`, large work is split
+    /// across threads.
+    #[allow(clippy::too_many_arguments)]
+    fn fill_block<T: Elem>(
+        &self,
+        out_vars: &[VarId],
+        body: &Expr,
+        extents: &[usize],
+        env: &mut [i64],
+        arrays: Arrays<'_>,
+        out: &mut [T],
+        parallel: bool,
+    ) -> Result<(), ExecError> {
+        let plan = BlockPlan::new(out_vars, body, extents);
+        self.fill_planned(&plan, env, arrays, out, parallel)
+    }
+
+    /// `fill_block` with the loop order chosen beforehand.
+    pub(crate) fn fill_planned<T: Elem>(
+        &self,
+        b: &BlockPlan<'_>,
+        env: &mut [i64],
+        arrays: Arrays<'_>,
+        out: &mut [T],
+        parallel: bool,
+    ) -> Result<(), ExecError> {
+        let (row, positions) = (b.row, b.positions);
+        let total = positions * row;
         if total == 0 {
-            return Ok(out);
+            return Ok(());
         }
-        let plan_row = RowPlan {
-            inner,
-            inner_is_out,
-            reduce,
-            rbody,
-            extents,
+        let extents = b.rp.extents;
+        let mut scratch = Vec::new();
+        let dest: &mut [T] = if b.moved {
+            scratch = super::tensor::zeroed::<T>(total);
+            &mut scratch
+        } else {
+            &mut out[..total]
         };
-        let work = total.saturating_mul(rwork);
-        let rows_per_task = if work < PARALLEL_WORK {
+        let work = total.saturating_mul(b.rwork);
+        let rows_per_task = if !parallel || work < PARALLEL_WORK {
             positions
         } else {
             // Enough tasks to balance two cores, each still large.
-            let per_row = (row * rwork).max(1);
+            let per_row = (row * b.rwork).max(1);
             (PARALLEL_WORK / per_row).max(positions / 64).max(1)
         };
         let chunk = rows_per_task * row;
+        let base_env: &[i64] = env;
+        let outer = &b.outer;
         let run_chunk = |(c, piece): (usize, &mut [T])| -> Result<(), ExecError> {
-            let mut env = vec![0i64; extents.len()];
+            let mut env = base_env.to_vec();
             let first = c * rows_per_task;
             for (k, out_row) in piece.chunks_mut(row).enumerate() {
-                set_position(&mut env, &outer, extents, first + k);
-                self.fill_row(&plan_row, &mut env, 0, out_row, arrays)?;
+                set_position(&mut env, outer, extents, first + k);
+                self.fill_row(&b.rp, &mut env, 0, out_row, arrays)?;
             }
             Ok(())
         };
-        if positions < 4 && row >= 2 * BLOCK && inner_is_out && work >= PARALLEL_WORK {
+        if parallel
+            && positions < 4
+            && row >= 2 * BLOCK
+            && b.rp.inner_is_out
+            && work >= PARALLEL_WORK
+        {
             // Few long rows (a column reduction): split each row across the cores instead.
             let seg = (row / 8).div_ceil(BLOCK).max(1) * BLOCK;
-            for (pos, out_row) in out.chunks_mut(row).enumerate() {
+            for (pos, out_row) in dest.chunks_mut(row).enumerate() {
                 out_row
                     .par_chunks_mut(seg)
                     .enumerate()
                     .try_for_each(|(s, piece)| {
-                        let mut env = vec![0i64; extents.len()];
-                        set_position(&mut env, &outer, extents, pos);
-                        self.fill_row(&plan_row, &mut env, s * seg, piece, arrays)
+                        let mut env = base_env.to_vec();
+                        set_position(&mut env, outer, extents, pos);
+                        self.fill_row(&b.rp, &mut env, s * seg, piece, arrays)
                     })?;
             }
         } else if rows_per_task >= positions {
-            out.chunks_mut(chunk).enumerate().try_for_each(run_chunk)?;
+            let mut env = base_env.to_vec();
+            for (k, out_row) in dest.chunks_mut(row).enumerate() {
+                set_position(&mut env, outer, extents, k);
+                self.fill_row(&b.rp, &mut env, 0, out_row, arrays)?;
+            }
         } else {
-            out.par_chunks_mut(chunk)
+            dest.par_chunks_mut(chunk)
                 .enumerate()
                 .try_for_each(run_chunk)?;
         }
-        // The rows were laid out with the inner variable last; move it into place.
-        if let (true, Some(v)) = (inner_is_out, inner) {
-            if out_vars.last() != Some(&v) {
-                let mut src_shape: Vec<usize> = outer.iter().map(|&o| extents[o]).collect();
-                src_shape.push(extents[v]);
-                let order: Vec<VarId> = outer.iter().copied().chain([v]).collect();
-                let perm: Vec<usize> = out_vars
-                    .iter()
-                    .map(|o| order.iter().position(|x| x == o).unwrap_or(0))
-                    .collect();
-                out = permute(&out, &src_shape, &perm);
-            }
+        if let (true, Some(v)) = (b.moved, b.rp.inner) {
+            let mut src_shape: Vec<usize> = outer.iter().map(|&o| extents[o]).collect();
+            src_shape.push(extents[v]);
+            let order: Vec<VarId> = outer.iter().copied().chain([v]).collect();
+            let perm: Vec<usize> = b
+                .out_vars
+                .iter()
+                .map(|o| order.iter().position(|x| x == o).unwrap_or(0))
+                .collect();
+            out[..total].copy_from_slice(&permute(&scratch, &src_shape, &perm));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Computes one output row: every point of the inner output variable (or the one point
@@ -528,7 +580,7 @@ impl<'p> Executor<'p> {
         env: &mut [i64],
         first: usize,
         out: &mut [T],
-        arrays: &[Option<Tensor>],
+        arrays: Arrays<'_>,
     ) -> Result<(), ExecError> {
         let Some((op, rvars, span)) = p.reduce else {
             match p.inner {
@@ -627,7 +679,7 @@ impl<'p> Executor<'p> {
         rvars: &[VarId],
         env: &mut [i64],
         (first, width): (usize, usize),
-        arrays: &[Option<Tensor>],
+        arrays: Arrays<'_>,
         f: &mut dyn FnMut(usize, usize, Val<'_>, usize, usize),
     ) -> Result<(), ExecError> {
         let looped: Vec<VarId> = rvars
@@ -679,7 +731,7 @@ impl<'p> Executor<'p> {
         expr: &Expr,
         env: &[i64],
         inner: Option<Inner>,
-        arrays: &'a [Option<Tensor>],
+        arrays: Arrays<'a>,
     ) -> Result<Val<'a>, ExecError> {
         let len = inner.map_or(1, |i| i.len);
         Ok(match expr {
@@ -734,7 +786,7 @@ impl<'p> Executor<'p> {
         span: TextRange,
         env: &[i64],
         inner: Option<Inner>,
-        arrays: &'a [Option<Tensor>],
+        arrays: Arrays<'a>,
     ) -> Result<Val<'a>, ExecError> {
         let t = self.array(arrays, id)?;
         let shape = t.shape();
@@ -850,6 +902,66 @@ fn broadcast(v: Val<'_>, len: usize) -> Val<'_> {
             }
         }
         v => v,
+    }
+}
+
+/// The loop order of one definition: which variable runs innermost, and the rows (points
+/// of the other output variables) around it.
+pub(crate) struct BlockPlan<'a> {
+    rp: RowPlan<'a>,
+    out_vars: &'a [VarId],
+    /// Output variables looped around the inner one.
+    outer: Vec<VarId>,
+    /// Points per row (the inner variable's extent when it is an output variable).
+    row: usize,
+    positions: usize,
+    /// Points of the reduction per output point.
+    rwork: usize,
+    /// Whether rows are computed inner-last and then moved into `out_vars` order.
+    moved: bool,
+}
+
+impl<'a> BlockPlan<'a> {
+    pub(crate) fn new(out_vars: &'a [VarId], body: &'a Expr, extents: &'a [usize]) -> Self {
+        let (reduce, rbody) = match body {
+            Expr::Reduce {
+                op,
+                vars,
+                body,
+                span,
+            } => (Some((*op, vars.as_slice(), *span)), &**body),
+            _ => (None, body),
+        };
+        let rvars: &[VarId] = reduce.map_or(&[], |r| r.1);
+        let inner = choose_inner(rbody, out_vars, rvars, extents);
+        let inner_is_out = inner.is_some_and(|v| out_vars.contains(&v));
+        let outer: Vec<VarId> = out_vars
+            .iter()
+            .copied()
+            .filter(|&v| Some(v) != inner || !inner_is_out)
+            .collect();
+        let row = if inner_is_out {
+            inner.map_or(1, |v| extents[v])
+        } else {
+            1
+        };
+        let positions: usize = outer.iter().map(|&v| extents[v]).product();
+        let moved = matches!((inner_is_out, inner), (true, Some(v)) if out_vars.last() != Some(&v));
+        BlockPlan {
+            rp: RowPlan {
+                inner,
+                inner_is_out,
+                reduce,
+                rbody,
+                extents,
+            },
+            out_vars,
+            outer,
+            row,
+            positions,
+            rwork: rvars.iter().map(|&v| extents[v]).product::<usize>().max(1),
+            moved,
+        }
     }
 }
 
@@ -1138,12 +1250,14 @@ fn fold_f64(acc: &mut [f64], off: usize, len: usize, x: Opd<f64>, op: ReduceOp) 
                 acc[0] += sum8(v);
                 return;
             }
-            ReduceOp::Max if !v.iter().any(|x| x.is_nan()) => {
-                acc[0] = acc[0].max(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-                return;
-            }
-            ReduceOp::Min if !v.iter().any(|x| x.is_nan()) => {
-                acc[0] = acc[0].min(v.iter().copied().fold(f64::INFINITY, f64::min));
+            ReduceOp::Max | ReduceOp::Min => {
+                let is_max = op == ReduceOp::Max;
+                match extremum8(v, is_max) {
+                    // A NaN anywhere is the result (NumPy propagates NaN).
+                    None => acc[0] = f64::NAN,
+                    Some(m) if is_max => acc[0] = nan_max(acc[0], m),
+                    Some(m) => acc[0] = nan_min(acc[0], m),
+                }
                 return;
             }
             _ => {}
@@ -1155,6 +1269,41 @@ fn fold_f64(acc: &mut [f64], off: usize, len: usize, x: Opd<f64>, op: ReduceOp) 
         ReduceOp::Max => fold(acc, off, len, x, nan_max),
         _ => fold(acc, off, len, x, nan_min),
     }
+}
+
+/// The largest (or smallest) element, None when any is NaN; eight independent lanes so
+/// the loop vectorises.
+fn extremum8(v: &[f64], is_max: bool) -> Option<f64> {
+    let start = if is_max {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    };
+    let mut lanes = [start; 8];
+    let mut nan = [false; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            nan[k] |= c[k].is_nan();
+            lanes[k] = if is_max {
+                if c[k] > lanes[k] {
+                    c[k]
+                } else {
+                    lanes[k]
+                }
+            } else if c[k] < lanes[k] {
+                c[k]
+            } else {
+                lanes[k]
+            };
+        }
+    }
+    if nan.iter().any(|&n| n) || rest.iter().any(|x| x.is_nan()) {
+        return None;
+    }
+    let pick = |a: f64, b: f64| if (b > a) == is_max { b } else { a };
+    Some(lanes.iter().chain(rest).copied().fold(start, pick))
 }
 
 pub(crate) fn sum8(v: &[f64]) -> f64 {

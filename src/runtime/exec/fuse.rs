@@ -1,0 +1,492 @@
+//! Row fusion: consecutive definitions over the same leading variable that read each
+//! other only at the current row (`mx[t] = max(S[t,u] for u)`, `e[t,u] = exp(S[t,u] -
+//! mx[t])`, `z[t] = sum(e[t,u] for u)`, `P[t,u] = e[t,u] / z[t]`) run row by row: each
+//! thread computes row `t` of every member in turn, so intermediate rows stay in cache and
+//! an intermediate no one else reads is never materialised.
+//!
+//! Fusion is a schedule over the plan: members keep their meaning; loads of an earlier
+//! member become loads of its current row (a `[1, ...]` array appended to the plan, read
+//! at index 0), which is what the member computed for this `t`.
+
+use rayon::prelude::*;
+
+use crate::runtime::plan::{ArrayId, ArrayInfo, Expr, Plan, Size, Step, StepKind, VarId};
+use crate::runtime::tensor::{Scalar, Tensor, TensorData};
+
+use super::{contract, Arrays, BlockPlan, ExecError, Executor, PARALLEL_WORK};
+
+/// What the executor runs next.
+pub(super) enum Unit {
+    /// `plan.steps[i]`, on its own.
+    Step(usize),
+    Rows(RowGroup),
+}
+
+/// Consecutive steps run row by row.
+pub(super) struct RowGroup {
+    /// The members, rewritten so loads of earlier members read their row arrays.
+    pub(super) steps: Vec<Step>,
+    pub(super) members: Vec<Member>,
+    /// Array id of the first member's row array; the rest follow in member order.
+    pub(super) rows_from: ArrayId,
+}
+
+pub(super) struct Member {
+    /// The member's leading variable, set to the row being computed.
+    pub(super) row_var: VarId,
+    /// The remaining output variables, row-major within a row.
+    pub(super) rest: Vec<VarId>,
+    /// Whether the whole array is kept (an output, or read after the group).
+    pub(super) keep: bool,
+    /// Whether a later member reads it (else its rows need no row array).
+    pub(super) read_in_group: bool,
+}
+
+/// Splits the steps of `plan` into units, appending the row arrays of every group to
+/// `plan.arrays`.
+pub(super) fn schedule(plan: &mut Plan) -> Vec<Unit> {
+    let n = plan.steps.len();
+    // The last step reading each array (outputs count as read after every step).
+    let mut last_read = vec![None::<usize>; plan.arrays.len()];
+    for (i, step) in plan.steps.iter().enumerate() {
+        for id in reads(step) {
+            last_read[id] = Some(i);
+        }
+    }
+    for &id in &plan.outputs {
+        last_read[id] = Some(usize::MAX);
+    }
+    let mut units = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let end = group_end(plan, i);
+        if end - i < 2 {
+            units.push(Unit::Step(i));
+            i += 1;
+            continue;
+        }
+        match build_group(plan, i, end, &last_read) {
+            Some(group) => units.push(Unit::Rows(group)),
+            None => units.extend((i..end).map(Unit::Step)),
+        }
+        i = end;
+    }
+    units
+}
+
+/// The group of steps `start..end`, with its row arrays appended to `plan.arrays`.
+fn build_group(
+    plan: &mut Plan,
+    start: usize,
+    end: usize,
+    last_read: &[Option<usize>],
+) -> Option<RowGroup> {
+    let rows_from = plan.arrays.len();
+    let member_ids: Vec<ArrayId> = plan.steps[start..end].iter().map(|s| s.target).collect();
+    let mut members = Vec::new();
+    let mut steps = Vec::new();
+    for step in &plan.steps[start..end] {
+        let StepKind::Map { lhs, body } = &step.kind else {
+            return None;
+        };
+        let rest: Vec<VarId> = lhs[1..].iter().map(|g| g[0]).collect();
+        let mut body = body.clone();
+        redirect(&mut body, &member_ids, rows_from);
+        let read_in_group = plan.steps[start..end]
+            .iter()
+            .any(|later| reads(later).contains(&step.target));
+        members.push(Member {
+            row_var: lhs[0][0],
+            rest,
+            keep: last_read[step.target].is_some_and(|r| r >= end),
+            read_in_group,
+        });
+        steps.push(Step {
+            target: step.target,
+            kind: StepKind::Map {
+                lhs: lhs.clone(),
+                body,
+            },
+            span: step.span,
+        });
+    }
+    for (step, m) in steps.iter().zip(&members) {
+        let info = &plan.arrays[step.target];
+        let dims = std::iter::once(Size::Const(1))
+            .chain(m.rest.iter().map(|&v| plan.vars[v].extent.clone()))
+            .collect();
+        let row = ArrayInfo {
+            name: info.name.clone(),
+            dtype: info.dtype,
+            dims,
+            span: info.span,
+        };
+        plan.arrays.push(row);
+    }
+    Some(RowGroup {
+        steps,
+        members,
+        rows_from,
+    })
+}
+
+/// The end of the longest group starting at step `start` (`start + 1` when none).
+fn group_end(plan: &Plan, start: usize) -> usize {
+    let Some(extent) = member_shape(plan, &plan.steps[start]) else {
+        return start + 1;
+    };
+    let mut end = start + 1;
+    while let Some(step) = plan.steps.get(end) {
+        if member_shape(plan, step) != Some(extent) {
+            break;
+        }
+        let members: Vec<ArrayId> = plan.steps[start..end].iter().map(|s| s.target).collect();
+        let StepKind::Map { lhs, body } = &step.kind else {
+            break;
+        };
+        if !reads_rows_only(body, &members, lhs[0][0]) {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+/// The extent of the leading variable of a step that can be a member: a definition with
+/// one plain variable per output axis, at least one, that is not a matrix multiply.
+fn member_shape<'p>(plan: &'p Plan, step: &Step) -> Option<&'p Size> {
+    let StepKind::Map { lhs, body } = &step.kind else {
+        return None;
+    };
+    if lhs.is_empty() || lhs.iter().any(|g| g.len() != 1) {
+        return None;
+    }
+    if contract::analyse(plan, step.target, lhs, body).is_some() {
+        return None;
+    }
+    Some(&plan.vars[lhs[0][0]].extent)
+}
+
+/// Whether every load in `body` of an array in `members` reads it at row `row_var`.
+fn reads_rows_only(body: &Expr, members: &[ArrayId], row_var: VarId) -> bool {
+    let mut ok = true;
+    super::visit(body, &mut |e| {
+        if let Expr::Load { array, index, .. } = e {
+            if members.contains(array)
+                && !matches!(index.first(), Some(Expr::Var(v)) if *v == row_var)
+            {
+                ok = false;
+            }
+        }
+    });
+    ok
+}
+
+/// Loads of member `members[k]` read row array `rows_from + k` at row 0.
+fn redirect(expr: &mut Expr, members: &[ArrayId], rows_from: ArrayId) {
+    match expr {
+        Expr::Load { array, index, .. } => {
+            for e in index.iter_mut() {
+                redirect(e, members, rows_from);
+            }
+            if let Some(k) = members.iter().position(|m| m == array) {
+                *array = rows_from + k;
+                index[0] = Expr::Const(Scalar::I64(0));
+            }
+        }
+        Expr::Const(_) | Expr::Var(_) | Expr::Size(_) => {}
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => redirect(arg, members, rows_from),
+        Expr::Binary { lhs, rhs, .. } => {
+            redirect(lhs, members, rows_from);
+            redirect(rhs, members, rows_from);
+        }
+        Expr::Where {
+            cond,
+            then,
+            otherwise,
+        } => {
+            redirect(cond, members, rows_from);
+            redirect(then, members, rows_from);
+            redirect(otherwise, members, rows_from);
+        }
+        Expr::Reduce { body, .. } => redirect(body, members, rows_from),
+    }
+}
+
+/// Every array `step` reads.
+fn reads(step: &Step) -> Vec<ArrayId> {
+    let mut out = Vec::new();
+    let mut exprs: Vec<&Expr> = Vec::new();
+    match &step.kind {
+        StepKind::Map { body, .. } => exprs.push(body),
+        StepKind::Call { args, .. } => {
+            for arg in args {
+                out.push(arg.array);
+                for slot in &arg.slots {
+                    if let crate::runtime::plan::Slot::Index(e) = slot {
+                        exprs.push(e);
+                    }
+                }
+            }
+        }
+    }
+    for e in exprs {
+        super::visit(e, &mut |e| {
+            if let Expr::Load { array, .. } = e {
+                out.push(*array);
+            }
+        });
+    }
+    out
+}
+
+/// A kept member's rows that one chunk of the group writes.
+enum RowsMut<'a> {
+    Bool(&'a mut [bool]),
+    I64(&'a mut [i64]),
+    F32(&'a mut [f32]),
+    F64(&'a mut [f64]),
+}
+
+fn split(data: &mut TensorData, len: usize) -> Vec<RowsMut<'_>> {
+    let len = len.max(1);
+    match data {
+        TensorData::Bool(v) => v.chunks_mut(len).map(RowsMut::Bool).collect(),
+        TensorData::I64(v) => v.chunks_mut(len).map(RowsMut::I64).collect(),
+        TensorData::F32(v) => v.chunks_mut(len).map(RowsMut::F32).collect(),
+        TensorData::F64(v) => v.chunks_mut(len).map(RowsMut::F64).collect(),
+    }
+}
+
+/// Copies one computed row into `dst` at element `at`.
+fn copy_row(src: &TensorData, dst: &mut RowsMut<'_>, at: usize) {
+    fn put<T: Copy>(s: &[T], d: &mut [T], at: usize) {
+        d[at..at + s.len()].copy_from_slice(s);
+    }
+    match (src, dst) {
+        (TensorData::Bool(s), RowsMut::Bool(d)) => put(s, d, at),
+        (TensorData::I64(s), RowsMut::I64(d)) => put(s, d, at),
+        (TensorData::F32(s), RowsMut::F32(d)) => put(s, d, at),
+        (TensorData::F64(s), RowsMut::F64(d)) => put(s, d, at),
+        _ => {}
+    }
+}
+
+impl Executor<'_> {
+    /// Runs a row group: rows split into chunks across threads; each chunk computes every
+    /// member row by row into per-thread row arrays, copying the rows of kept members into
+    /// their full arrays.
+    pub(super) fn run_rows(
+        &self,
+        g: &RowGroup,
+        arrays: &mut [Option<Tensor>],
+    ) -> Result<(), ExecError> {
+        let extents: Vec<Vec<usize>> = g
+            .steps
+            .iter()
+            .map(|s| self.extents(s))
+            .collect::<Result<_, _>>()?;
+        let rows = extents[0][g.members[0].row_var];
+        let row_shapes: Vec<Vec<usize>> = g
+            .members
+            .iter()
+            .zip(&extents)
+            .map(|(m, ext)| m.rest.iter().map(|&v| ext[v]).collect())
+            .collect();
+        let row_lens: Vec<usize> = row_shapes.iter().map(|s| s.iter().product()).collect();
+        let dtypes: Vec<_> = g
+            .steps
+            .iter()
+            .map(|s| self.plan.arrays[s.target].dtype)
+            .collect();
+        let mut full: Vec<Option<TensorData>> = Vec::new();
+        for (k, step) in g.steps.iter().enumerate() {
+            full.push(if g.members[k].keep {
+                let mut shape = vec![rows];
+                shape.extend(&row_shapes[k]);
+                let count = self.reserve(step, dtypes[k], &shape)?;
+                Some(TensorData::zeros(dtypes[k], count))
+            } else {
+                None
+            });
+        }
+        let threads = rayon::current_num_threads().max(1);
+        let per_row: usize = row_lens.iter().sum::<usize>().max(1);
+        let chunk_rows = if rows.saturating_mul(per_row) < PARALLEL_WORK {
+            rows.max(1)
+        } else {
+            rows.div_ceil(threads * 8).max(1)
+        };
+        let nchunks = rows.div_ceil(chunk_rows);
+        for (step, (&dtype, &len)) in g.steps.iter().zip(dtypes.iter().zip(&row_lens)) {
+            self.reserve(step, dtype, &[nchunks.min(threads), len])?;
+        }
+        let mut pieces: Vec<Vec<Option<RowsMut<'_>>>> = (0..nchunks)
+            .map(|_| (0..g.steps.len()).map(|_| None).collect())
+            .collect();
+        for (k, data) in full.iter_mut().enumerate() {
+            if let Some(data) = data {
+                for (c, piece) in split(data, chunk_rows * row_lens[k])
+                    .into_iter()
+                    .enumerate()
+                {
+                    pieces[c][k] = Some(piece);
+                }
+            }
+        }
+        let base: &[Option<Tensor>] = arrays;
+        let mut plans = Vec::new();
+        for (step, (m, ext)) in g.steps.iter().zip(g.members.iter().zip(&extents)) {
+            let StepKind::Map { body, .. } = &step.kind else {
+                return Err(ExecError::at(step.span, "internal error: row group".into()));
+            };
+            plans.push(BlockPlan::new(&m.rest, body, ext));
+        }
+        let run_chunk = |(c, mut outs): (usize, Vec<Option<RowsMut<'_>>>)| {
+            let mut env = vec![0i64; self.plan.vars.len()];
+            let mut row_arrays: Vec<Option<Tensor>> = Vec::new();
+            for ((shape, &dtype), m) in row_shapes.iter().zip(&dtypes).zip(&g.members) {
+                if m.keep && !m.read_in_group {
+                    row_arrays.push(None);
+                    continue;
+                }
+                let mut s = vec![1];
+                s.extend(shape);
+                let len = shape.iter().product();
+                row_arrays.push(Some(Tensor::new(s, TensorData::zeros(dtype, len))?));
+            }
+            let first = c * chunk_rows;
+            for t in first..rows.min(first + chunk_rows) {
+                for (k, m) in g.members.iter().enumerate() {
+                    env[m.row_var] = t as i64;
+                    let at = (t - first) * row_lens[k];
+                    let len = row_lens[k];
+                    if let (false, Some(out)) = (m.read_in_group, &mut outs[k]) {
+                        // Nothing in the group reads this row: compute it in place.
+                        let view = Arrays {
+                            base,
+                            rows: &row_arrays,
+                            rows_from: g.rows_from,
+                        };
+                        let p = &plans[k];
+                        match out {
+                            RowsMut::Bool(v) => {
+                                self.fill_planned(p, &mut env, view, &mut v[at..at + len], false)?
+                            }
+                            RowsMut::I64(v) => {
+                                self.fill_planned(p, &mut env, view, &mut v[at..at + len], false)?
+                            }
+                            RowsMut::F32(v) => {
+                                self.fill_planned(p, &mut env, view, &mut v[at..at + len], false)?
+                            }
+                            RowsMut::F64(v) => {
+                                self.fill_planned(p, &mut env, view, &mut v[at..at + len], false)?
+                            }
+                        }
+                        continue;
+                    }
+                    let Some(mut mine) = row_arrays[k].take() else {
+                        return Err(ExecError::new("internal error: row group".into()));
+                    };
+                    let view = Arrays {
+                        base,
+                        rows: &row_arrays,
+                        rows_from: g.rows_from,
+                    };
+                    let p = &plans[k];
+                    match mine.data_mut() {
+                        TensorData::Bool(v) => self.fill_planned(p, &mut env, view, v, false)?,
+                        TensorData::I64(v) => self.fill_planned(p, &mut env, view, v, false)?,
+                        TensorData::F32(v) => self.fill_planned(p, &mut env, view, v, false)?,
+                        TensorData::F64(v) => self.fill_planned(p, &mut env, view, v, false)?,
+                    }
+                    if let Some(out) = &mut outs[k] {
+                        copy_row(mine.data(), out, at);
+                    }
+                    row_arrays[k] = Some(mine);
+                }
+            }
+            Ok::<(), ExecError>(())
+        };
+        if nchunks > 1 {
+            pieces.into_par_iter().enumerate().try_for_each(run_chunk)?;
+        } else {
+            pieces.into_iter().enumerate().try_for_each(run_chunk)?;
+        }
+        for (k, data) in full.into_iter().enumerate() {
+            if let Some(data) = data {
+                let mut shape = vec![rows];
+                shape.extend(&row_shapes[k]);
+                arrays[g.steps[k].target] = Some(Tensor::new(shape, data)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overt::checker::check_source;
+    use crate::runtime::lower::lower;
+
+    /// The units of a program: `S` for a single step, `R(keep flags)` for a row group.
+    fn units(source: &str) -> String {
+        let (program, diags) = check_source(source);
+        let program = program.unwrap_or_else(|| panic!("{diags:#?}"));
+        let Ok(plan) = lower(&program) else {
+            panic!("does not lower")
+        };
+        let mut plan = super::super::hoist_reductions(&plan);
+        let units = schedule(&mut plan);
+        units
+            .iter()
+            .map(|u| match u {
+                Unit::Step(_) => "S".to_string(),
+                Unit::Rows(g) => {
+                    let flags: String = g
+                        .members
+                        .iter()
+                        .map(|m| match (m.keep, m.read_in_group) {
+                            (true, true) => 'K',
+                            (true, false) => 'k',
+                            (false, _) => '.',
+                        })
+                        .collect();
+                    format!("R({flags})")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn groups_follow_row_reads() {
+        let cases = [
+            (
+                "input S: f64[n, m]\nmx[t] = max(S[t, u] for u)\n\
+                 e[t, u] = exp(S[t, u] - mx[t])\nz[t] = sum(e[t, u] for u)\n\
+                 P[t, u] = e[t, u] / z[t]\noutput P\n",
+                "R(...k)",
+            ),
+            (
+                "input Q: f64[n, d]\ninput K: f64[n, d]\ninput V: f64[n, d]\n\
+                 S[t, u] = sum(Q[t, c] * K[u, c] for c) / sqrt(f64(d))\n\
+                 mx[t] = max(S[t, u] for u)\nP[t, u] = exp(S[t, u] - mx[t])\n\
+                 z[t] = sum(P[t, u] for u)\n\
+                 Y[t, c] = sum(P[t, u] * V[u, c] for u) / z[t]\noutput Y\n",
+                // The two products stay matrix multiplies; between them S, mx, P, z run
+                // by rows, P and z kept for what follows.
+                "S R(..Kk) S S",
+            ),
+            (
+                "input A: f64[n, n]\ns[t, u] = A[t, u] * 2.0\n\
+                 r[t, u] = s[u, t] + s[t, u]\nq[t] = sum(r[t, u] for u)\noutput q\n",
+                "S R(.k)",
+            ),
+        ];
+        for (source, want) in cases {
+            assert_eq!(units(source), want, "{source}");
+        }
+    }
+}
