@@ -40,6 +40,8 @@ pub enum Builtin {
     Sort,
     Argsort,
     Cov,
+    // Data-dependent size: the whole right side of a top-level definition.
+    Nonzero,
 }
 
 /// How a builtin's dtypes work.
@@ -55,6 +57,8 @@ pub enum DtypeRule {
     NumericToIndex,
     /// `where`: bool condition, two values of one dtype (any), result that dtype.
     Select,
+    /// A bool mask; the result is i64 (positions).
+    BoolToIndex,
 }
 
 /// One overload: the positional shape of each argument and of the result, each axis a
@@ -85,7 +89,7 @@ pub struct BuiltinInfo {
 
 impl BuiltinInfo {
     pub fn is_elementwise(&self) -> bool {
-        self.overloads.is_empty()
+        self.overloads.is_empty() && self.builtin != Builtin::Nonzero
     }
 }
 
@@ -238,6 +242,16 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         overloads: &[sig(&["vo"], "vv")],
         doc: "covariance of the rows (variables) over the columns (observations), /(o-1)",
     },
+    // Any rank r >= 1 in, `[len(idx), r]` out with a size no input binds: the checker
+    // types it by hand (`Checker::nonzero_definition`), so it has no overloads.
+    BuiltinInfo {
+        builtin: Builtin::Nonzero,
+        name: "nonzero",
+        arity: 1,
+        dtype: DtypeRule::BoolToIndex,
+        overloads: &[],
+        doc: "positions of the true elements, one row each, in row-major order (np.argwhere)",
+    },
 ];
 
 impl Builtin {
@@ -270,6 +284,7 @@ impl DtypeRule {
             DtypeRule::Numeric => (operand != Dtype::Bool).then_some(operand),
             DtypeRule::NumericToIndex => (operand != Dtype::Bool).then_some(Dtype::I64),
             DtypeRule::Select => Some(operand),
+            DtypeRule::BoolToIndex => (operand == Dtype::Bool).then_some(Dtype::I64),
         }
     }
 
@@ -279,6 +294,7 @@ impl DtypeRule {
             DtypeRule::Float | DtypeRule::FloatToBool => "a float (f32 or f64)",
             DtypeRule::Numeric | DtypeRule::NumericToIndex => "a number (i64, f32 or f64)",
             DtypeRule::Select => "any dtype",
+            DtypeRule::BoolToIndex => "a bool mask",
         }
     }
 }

@@ -448,6 +448,11 @@ impl Checker {
         if !self.declare_free(scope, &d.target) {
             return None;
         }
+        if let A::Call { func, args } = &d.value.kind {
+            if Builtin::from_name(&func.name) == Some(Builtin::Nonzero) {
+                return self.nonzero_definition(d, args, scope, function);
+            }
+        }
         let slots: &[ast::LhsSlot] = d.slots.as_deref().unwrap_or(&[]);
         // The LHS binds index variables; their domains come from the whole-axis uses.
         let mut binders: Vec<&ast::Binder> = Vec::new();
@@ -543,6 +548,114 @@ impl Checker {
             array,
             lhs,
             value,
+            range: d.range,
+        })
+    }
+
+    /// `idx[:, :] = nonzero(mask[...])`: `idx` is `i64[len(idx), r]` for a mask with r
+    /// positional axes, and `len(idx)` is a fresh size bound when the definition runs.
+    /// Only whole, unmapped masks at top level: a mapped or per-call `nonzero` would need
+    /// one size per point (a ragged array), which Overt does not have.
+    fn nonzero_definition(
+        &mut self,
+        d: &ast::Definition,
+        args: &[ast::Expr],
+        scope: &mut Scope,
+        function: Option<FunctionId>,
+    ) -> Option<Definition> {
+        let name = &d.target.name;
+        let usage = format!("write `{name}[:, :] = nonzero(mask[:, ...])` at top level");
+        if function.is_some() {
+            self.push(
+                Diagnostic::new(
+                    "overt::signature",
+                    Severity::Error,
+                    d.value.range,
+                    "`nonzero` cannot be used inside a `def`: its result size depends on the data",
+                )
+                .with_help(usage),
+            );
+            return None;
+        }
+        let slots: &[ast::LhsSlot] = d.slots.as_deref().unwrap_or(&[]);
+        if slots.len() != 2 || !slots.iter().all(|s| matches!(s, ast::LhsSlot::Whole(_))) {
+            self.push(
+                Diagnostic::new(
+                    "overt::rank",
+                    Severity::Error,
+                    d.target.range,
+                    format!(
+                        "`nonzero` gives a 2-D array (one row per true element), so the left side is `{name}[:, :]`"
+                    ),
+                )
+                .with_label(d.value.range, "this value")
+                .with_help(usage),
+            );
+            return None;
+        }
+        let [arg] = args else {
+            self.error(
+                "overt::signature",
+                d.value.range,
+                format!("`nonzero` takes 1 argument(s), found {}", args.len()),
+            );
+            return None;
+        };
+        // No index variable is bound here, so any use of one is reported as free.
+        let mask = self.expr(arg, scope, &Bound::default())?;
+        if mask.dtype != Dtype::Bool {
+            self.push(
+                Diagnostic::new(
+                    "overt::dtype",
+                    Severity::Error,
+                    mask.range,
+                    format!("`nonzero` takes a bool mask, found {}", mask.dtype),
+                )
+                .with_help("compare to make a mask, e.g. `nonzero(x[:] != 0)`"),
+            );
+            return None;
+        }
+        if mask.shape.is_empty() {
+            self.push(
+                Diagnostic::new(
+                    "overt::signature",
+                    Severity::Error,
+                    mask.range,
+                    "`nonzero` needs a mask with at least one `:` axis",
+                )
+                .with_help(usage),
+            );
+            return None;
+        }
+        let rank = i64::try_from(mask.shape.len()).ok()?;
+        let array = self.new_array(Array {
+            name: name.clone(),
+            dtype: Dtype::I64,
+            shape: Vec::new(),
+            range: d.target.range,
+            kind: ArrayKind::Defined { function: None },
+        });
+        let count = self.new_size_var(
+            &format!("len({name})"),
+            d.target.range,
+            SizeOrigin::Nonzero { array },
+        );
+        let shape = vec![Size::Var(count), Size::Const(rank)];
+        self.prog.arrays[array.0].shape = shape.clone();
+        scope.insert(&d.target, Symbol::Array(array));
+        Some(Definition {
+            array,
+            lhs: vec![LhsSlot::Whole, LhsSlot::Whole],
+            value: Expr {
+                kind: ExprKind::Call {
+                    builtin: Builtin::Nonzero,
+                    args: vec![mask],
+                    mapped_over: Vec::new(),
+                },
+                dtype: Dtype::I64,
+                shape,
+                range: d.value.range,
+            },
             range: d.range,
         })
     }
@@ -1437,6 +1550,18 @@ impl Checker {
             return self.call_function(f, func, typed, r, mapped_over);
         }
         let b = builtin?;
+        if b == Builtin::Nonzero {
+            self.push(
+                Diagnostic::new(
+                    "overt::signature",
+                    Severity::Error,
+                    r,
+                    "`nonzero` must be the whole right side of a definition: its result size depends on the data",
+                )
+                .with_help("write `idx[:, :] = nonzero(mask[:, ...])`, then gather through `idx[q, 0]`"),
+            );
+            return None;
+        }
         let info = b.info();
         // `where`: the condition is bool and takes no part in dtype unification.
         let (args, operand_dtype) = if info.dtype == DtypeRule::Select {

@@ -76,6 +76,9 @@ pub enum SizeOrigin {
     Input { array: ArrayId, axis: usize },
     /// A size in a function's parameter types, bound at each call.
     Param { function: FunctionId },
+    /// The number of rows of `array`, defined by `array[:, :] = nonzero(mask[...])`:
+    /// bound when that definition runs, by no input. Named `len(array)`.
+    Nonzero { array: ArrayId },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -177,6 +177,14 @@ impl Lowerer<'_> {
         if let Some(()) = self.direct_call(def, scope, prefix, target)? {
             return Ok(());
         }
+        if let ExprKind::Call {
+            builtin: B::Nonzero,
+            args,
+            ..
+        } = &def.value.kind
+        {
+            return self.nonzero(def, args, scope, prefix, target);
+        }
         let mut lhs: Vec<Vec<VarId>> = prefix.iter().map(|&v| vec![v]).collect();
         let mut pos = Vec::new();
         let mut positional = def.value.shape.iter();
@@ -200,6 +208,40 @@ impl Lowerer<'_> {
         self.plan.steps.push(Step {
             target,
             kind: StepKind::Map { lhs, body },
+            span: def.range,
+        });
+        Ok(())
+    }
+
+    /// `idx[:, :] = nonzero(mask[...])` as a nonzero step over the whole mask (computed
+    /// into an array of its own first unless it is one already).
+    fn nonzero(
+        &mut self,
+        def: &p::Definition,
+        args: &[p::Expr],
+        scope: &mut Scope,
+        prefix: &[VarId],
+        target: ArrayId,
+    ) -> Lowered<()> {
+        let (Some(arg), [], Some(Size::Var(count))) = (
+            args.first(),
+            prefix,
+            self.plan.arrays[target].dims.first().cloned(),
+        ) else {
+            return unsupported(def.range, "`nonzero` is only supported at top level");
+        };
+        let whole = self.call_arg(arg, scope, &[])?;
+        let mask = if whole.slots.iter().all(|s| matches!(s, Slot::Whole)) {
+            whole.array
+        } else {
+            self.materialise(arg, scope, &[])?.0
+        };
+        self.plan.steps.push(Step {
+            target,
+            kind: StepKind::Nonzero {
+                mask,
+                count: count.0,
+            },
             span: def.range,
         });
         Ok(())
@@ -623,7 +665,7 @@ impl Lowerer<'_> {
                     span,
                 }
             }
-            B::Cumsum | B::Sort | B::Argsort | B::Cov => {
+            B::Cumsum | B::Sort | B::Argsort | B::Cov | B::Nonzero => {
                 return unsupported(
                     span,
                     format!("`{}` is not supported by the fast executor", builtin.name()),

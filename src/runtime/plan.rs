@@ -65,6 +65,10 @@ pub enum StepKind {
         builtin: Builtin,
         args: Vec<CallArg>,
     },
+    /// `target[:, :] = nonzero(mask[:, ...])`: one row per true element of the whole array
+    /// `mask`, its position, in row-major order. Binds size variable `count` to the number
+    /// of rows when it runs (the only size not known before execution).
+    Nonzero { mask: ArrayId, count: SizeId },
 }
 
 /// An argument of a mapped call: a reference whose `Whole` slots are the builtin's axes.

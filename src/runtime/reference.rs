@@ -275,6 +275,14 @@ impl Evaluator<'_> {
     }
 
     fn define(&self, d: &Definition, frame: &mut Frame) -> Result<()> {
+        if let ExprKind::Call {
+            builtin: Builtin::Nonzero,
+            args,
+            ..
+        } = &d.value.kind
+        {
+            return self.define_nonzero(d, args, frame);
+        }
         let arr = self.program.array(d.array);
         let shape: Vec<usize> = arr
             .shape
@@ -344,6 +352,35 @@ impl Evaluator<'_> {
         frame
             .arrays
             .insert(d.array, tensor_from(arr.dtype, shape, data)?);
+        Ok(())
+    }
+
+    /// `idx[:, :] = nonzero(mask[...])`: the positions of the true elements in row-major
+    /// order, one row each; binds `len(idx)` to their number.
+    fn define_nonzero(&self, d: &Definition, args: &[Expr], frame: &mut Frame) -> Result<()> {
+        let arr = self.program.array(d.array);
+        let (Some(mask), Some(Size::Var(count))) = (args.first(), arr.shape.first()) else {
+            return Err(RuntimeError::at(d.range, "`nonzero`: unexpected arguments"));
+        };
+        let mask = self.expr(mask, frame)?;
+        let rank = mask.shape.len();
+        // At most every element is true: reserve that before counting.
+        let most = mask.data.len();
+        self.budget.reserve(&arr.name, arr.dtype, &[most, rank])?;
+        let mut data = Vec::new();
+        let mut rows = 0usize;
+        for (pos, s) in row_major(&mask.shape).zip(&mask.data) {
+            if matches!(s, Scalar::Bool(true)) {
+                rows += 1;
+                data.extend(pos.into_iter().map(|p| Scalar::I64(p as i64)));
+            }
+        }
+        if let Some(slot) = frame.sizes.get_mut(count.0) {
+            *slot = Some(to_i64(rows)?);
+        }
+        frame
+            .arrays
+            .insert(d.array, tensor_from(arr.dtype, vec![rows, rank], data)?);
         Ok(())
     }
 

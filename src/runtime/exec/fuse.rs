@@ -219,6 +219,7 @@ fn reads(step: &Step) -> Vec<ArrayId> {
     let mut exprs: Vec<&Expr> = Vec::new();
     match &step.kind {
         StepKind::Map { body, .. } => exprs.push(body),
+        StepKind::Nonzero { mask, .. } => out.push(*mask),
         StepKind::Call { args, .. } => {
             for arg in args {
                 out.push(arg.array);

@@ -9,6 +9,7 @@ mod contract;
 mod fuse;
 mod gemm;
 mod linalg;
+mod nonzero;
 mod simd;
 mod values;
 
@@ -85,16 +86,24 @@ pub fn execute(
     for (&id, tensor) in plan.inputs.iter().zip(inputs) {
         arrays[id] = Some(tensor);
     }
-    let exec = Executor {
-        plan: &plan,
-        sizes,
-        budget,
-    };
+    // A `nonzero` step binds its count when it runs; later steps see it.
+    let mut sizes = sizes.to_vec();
     for unit in &units {
+        let exec = Executor {
+            plan: &plan,
+            sizes: &sizes,
+            budget,
+        };
         match unit {
             fuse::Unit::Step(i) => {
                 let step = &plan.steps[*i];
                 let tensor = exec.run_step(step, &arrays)?;
+                if let StepKind::Nonzero { count, .. } = step.kind {
+                    let rows = tensor.shape().first().copied().unwrap_or(0);
+                    if let Some(slot) = sizes.get_mut(count) {
+                        *slot = i64::try_from(rows).ok();
+                    }
+                }
                 arrays[step.target] = Some(tensor);
             }
             fuse::Unit::Rows(group) => exec.run_rows(group, &mut arrays)?,
@@ -246,6 +255,7 @@ fn step_vars(step: &Step) -> BTreeSet<VarId> {
                 }
             }
         }
+        StepKind::Nonzero { .. } => {}
     }
     out
 }
@@ -382,6 +392,7 @@ impl<'p> Executor<'p> {
                 builtin,
                 args,
             } => linalg::run_call(self, step, batch, *builtin, args, &extents, arrays),
+            StepKind::Nonzero { mask, .. } => self.run_nonzero(step, *mask, arrays),
         }
     }
 
