@@ -124,6 +124,54 @@ fn rejected_programs() {
 }
 
 /// Parsing never fails or panics: every prefix of every fixture yields a tree or errors.
+/// `nonzero`: its result is `i64[len(idx), r]`, and `len(idx)` is a size of its own.
+#[test]
+fn nonzero_sizes_are_fresh() {
+    const X: &str = "input x: f64[n]\ninput M: bool[r, c]\n";
+    let check_x = |body: &str, expected: &str| check(&format!("{X}{body}"), expected);
+    check_x(
+        "idx[:, :] = nonzero(x[:] > 0.0)\ny[q] = x[idx[q, 0]]\npos[:, :] = nonzero(M[:, :])\nk[p] = M[pos[p, 0], pos[p, 1]]\noutput y, k\n",
+        "idx: i64[len(idx), 1]\ny: f64[len(idx)]\npos: i64[len(pos), 2]\nk: bool[len(pos)]",
+    );
+    check_x(
+        "idx[:, :] = nonzero(x[:])\noutput idx\n",
+        "overt::dtype: `nonzero` takes a bool mask, found f64",
+    );
+    check_x(
+        "idx[:, :] = nonzero(x[:] > 0.0)\nz[q] = x[idx[q, 0]] + x[q]\noutput z\n",
+        "overt::domain: axis 0 of `x` has size n but `q` ranges over len(idx)",
+    );
+    // The row count cannot be written, so no input can bind it.
+    check_x(
+        "idx[:, :] = nonzero(x[:] > 0.0)\ninput w: f64[len(idx)]\noutput idx\n",
+        "overt::syntax: expected `]`, found `(`",
+    );
+    check_x(
+        "a[:, :] = nonzero(x[:] > 0.0)\nb[:, :] = nonzero(M[:, :])\nz[q] = a[q, 0] + b[q, 0]\noutput z\n",
+        "overt::domain: axis 0 of `b` has size len(b) but `q` ranges over len(a)",
+    );
+    check_x(
+        "idx[q, :] = nonzero(x[:] > 0.0)\noutput idx\n",
+        "overt::rank: `nonzero` gives a 2-D array (one row per true element), so the left side is `idx[:, :]`",
+    );
+    check_x(
+        "y[:, :] = 1 + nonzero(x[:] > 0.0)\noutput y\n",
+        "overt::signature: `nonzero` must be the whole right side of a definition: its result size depends on the data",
+    );
+    check_x(
+        "idx[:, :] = nonzero(M[i, :])\noutput idx\n",
+        "overt::free-index: index `i` is free: reduce it with `sum(... for i)` or put it on the left",
+    );
+    check_x(
+        "idx[:, :] = nonzero(x[0] > 0.0)\noutput idx\n",
+        "overt::signature: `nonzero` needs a mask with at least one `:` axis",
+    );
+    check_x(
+        "def f(m: bool[e]) -> i64[e, 1]:\n    p[:, :] = nonzero(m[:])\n    return p\n\nout[:, :] = f(M[0, :])\noutput out\n",
+        "overt::signature: `nonzero` cannot be used inside a `def`: its result size depends on the data",
+    );
+}
+
 #[test]
 fn truncated_sources_never_panic() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/overt");

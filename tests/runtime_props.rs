@@ -472,3 +472,83 @@ fn fast_executor_agrees_with_reference() {
         "only {checked} of {cases} programs ran"
     );
 }
+
+/// `nonzero` on both engines: masks of rank 1 to 3 (a whole bool input, and computed
+/// masks the lowering materialises first), with no, all and about half the elements true,
+/// and sizes large enough that the fast executor counts in parallel chunks; gathers and a
+/// reduction over the rows, and an array whose size is the row count.
+#[test]
+fn nonzero_agrees_between_engines() {
+    const PROGRAM: &str = "input X: f64[a, b, c]\ninput v: f64[n]\ninput M: bool[r, s]\n\n\
+        i1[:, :] = nonzero(v[:] > 0.0)\n\
+        y[q] = v[i1[q, 0]] * 2.0\n\
+        total = sum(v[i1[q, 0]] for q)\n\
+        i3[:, :] = nonzero(X[:, :, :] < 0.0)\n\
+        g[p] = X[i3[p, 0], i3[p, 1], i3[p, 2]]\n\
+        i2[:, :] = nonzero(X[0, :, :] > 0.0)\n\
+        rows[p, :] = X[0, i2[p, 0], :]\n\
+        im[:, :] = nonzero(M[:, :])\n\
+        output i1, y, total, i3, g, i2, rows, im\n";
+    let (program, diags) = check_source(PROGRAM);
+    let program = program.unwrap_or_else(|| panic!("{diags:#?}"));
+    let plan = lower(&program).unwrap_or_else(|u| panic!("lower: {}", u.message));
+    let mut rng = Rng(0x5eed_0000_0000_0001);
+    let mut checked = 0;
+    for case in 0..40 {
+        // (a, b, c, n, r, s): tiny, empty axes, and over 2^18 elements (parallel chunks).
+        let dims = match case {
+            0 => (70, 80, 60, 700_000, 600, 500),
+            1 => (1, 0, 2, 0, 0, 4),
+            _ => (
+                1 + rng.below(4),
+                1 + rng.below(5),
+                1 + rng.below(5),
+                rng.below(30),
+                1 + rng.below(6),
+                rng.below(6),
+            ),
+        };
+        let (a, b, c, n, r, s) = dims;
+        // Shifted data: every element true, none, or about half.
+        let shift = match case % 3 {
+            0 => 0.0,
+            1 => 50.0,
+            _ => -50.0,
+        };
+        let mut floats =
+            |len: usize| -> Vec<f64> { (0..len).map(|_| rng.normal() + shift).collect() };
+        let x = floats(a * b * c);
+        let v = floats(n);
+        let m: Vec<bool> = (0..r * s).map(|_| rng.below(3) == 0).collect();
+        let named: std::collections::HashMap<String, Tensor> = [
+            ("X".to_string(), Tensor::from_f64(vec![a, b, c], x).unwrap()),
+            ("v".to_string(), Tensor::from_f64(vec![n], v).unwrap()),
+            ("M".to_string(), Tensor::from_bool(vec![r, s], m).unwrap()),
+        ]
+        .into_iter()
+        .collect();
+        let (sizes, ins) =
+            overt::runtime::reference::bind_inputs(&program, named, &Default::default())
+                .unwrap_or_else(|e| panic!("case {case}: bind: {e}"));
+        let budget = MemoryBudget::unlimited();
+        let reference = evaluate(&program, &sizes, ins.clone(), &budget);
+        let fast = execute(&plan, &sizes, ins, &budget);
+        match (fast, reference) {
+            (Ok(f), Ok(r)) => {
+                for ((id, x), y) in program.outputs.iter().zip(&f).zip(&r) {
+                    let name = &program.array(*id).name;
+                    if let Err(e) = close(x, y, n.max(a * b * c)) {
+                        panic!("case {case}: output {name} differs: {e}");
+                    }
+                }
+                checked += 1;
+            }
+            (f, r) => panic!(
+                "case {case} {dims:?}: fast {:?} vs reference {:?}",
+                f.map(|_| "ok").map_err(|e| e.message),
+                r.map(|_| "ok").map_err(|e| e.message)
+            ),
+        }
+    }
+    assert_eq!(checked, 40);
+}

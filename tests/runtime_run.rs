@@ -132,6 +132,35 @@ fn programs_agree_with_numpy() {
     );
 }
 
+const MASK_SELECT: &str = "input x: f64[n]\ninput M: f64[r, c]\n\
+    idx[:, :] = nonzero(x[:] > 0.0)\ny[q] = x[idx[q, 0]]\n\
+    pos[:, :] = nonzero(M[:, :] > 0.5)\npicked[p] = M[pos[p, 0], pos[p, 1]]\noutput y, pos, picked\n";
+
+/// `nonzero` through `overt run` on both engines: x[mask], np.argwhere and M[mask].
+#[test]
+fn mask_select_agrees_with_numpy() {
+    for engine in ["fast", "reference"] {
+        check(
+            &format!("mask_select_{engine}"),
+            MASK_SELECT,
+            "np.save('x.npy', rng.standard_normal(300001)); np.save('M.npy', rng.random((301, 7)))",
+            &["--in", "x=x.npy", "--in", "M=M.npy", "--engine", engine],
+            Expect::Agrees("x = np.load('x.npy'); M = np.load('M.npy')\n\
+                 ok = np.array_equal(out['y'], x[x > 0]) and np.array_equal(out['pos'], np.argwhere(M > 0.5)) \
+                 and out['pos'].dtype == np.int64 and np.array_equal(out['picked'], M[M > 0.5])\n\
+                 print('ok' if ok else 'bad')"),
+        );
+    }
+    // The budget sees the most rows `nonzero` can give (every element true) before it counts.
+    check(
+        "mask_select_memory",
+        MASK_SELECT,
+        "np.save('x.npy', -np.ones(100000)); np.save('M.npy', np.zeros((2, 2)))",
+        &["--in", "x=x.npy", "--in", "M=M.npy", "--max-memory", "1M"],
+        Expect::Fails("`idx` needs 781.2 KiB"),
+    );
+}
+
 #[test]
 fn bad_inputs_and_faults_exit_2_without_output() {
     let prog = "input A: f64[n, k]\ninput x: f64[k]\ny[i] = sum(A[i, j] * x[j] for j)\noutput y\n";

@@ -377,6 +377,8 @@ impl Checker {
         }
         let result = match scope.symbols.get(&f.result.name) {
             Some((Symbol::Array(id), _)) => Some(*id),
+            // Its definition failed and was reported.
+            Some((Symbol::Poisoned, _)) => None,
             _ => {
                 self.error(
                     "overt::unknown-name",
