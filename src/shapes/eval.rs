@@ -150,13 +150,15 @@ impl<'m> Walker<'m> {
                 for name in super::syntax::walrus_targets(e) {
                     f.state.vars.remove(name.as_str());
                 }
-                let (names, calls) = super::syntax::comprehension_names(e);
-                if calls
-                    && names
-                        .iter()
-                        .any(|n| f.state.get(n).is_some_and(contains_list))
-                {
-                    forget_lists(f);
+                if f.state.vars.values().any(contains_list) {
+                    let (names, calls) = super::syntax::comprehension_names(e);
+                    if calls
+                        && names
+                            .iter()
+                            .any(|n| f.state.get(n).is_some_and(contains_list))
+                    {
+                        forget_lists(f);
+                    }
                 }
                 Value::Unknown
             }

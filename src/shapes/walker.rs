@@ -2,6 +2,7 @@
 //! control flow (branches join, loops reach a fixpoint), scopes, functions, classes and
 //! calls between them. Expressions are in `eval`, assertion/guard refinement in `refine`.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use ruff_python_ast::name::Name;
@@ -46,8 +47,11 @@ pub(crate) struct FunctionInfo<'m> {
     pub locals: HashSet<Name>,
     /// The function whose body (directly or in a class) defines this one.
     pub parent: Option<u32>,
-    /// Names its closures (nested functions, lambdas, generators) mention.
-    pub captured: HashSet<Name>,
+    /// Names its closures (nested functions, lambdas, generators) mention; scanned when
+    /// first needed (a list is bound to a name).
+    pub captured: OnceCell<HashSet<Name>>,
+    /// A generator function (its call returns a generator, not its return value).
+    pub generator: bool,
 }
 
 pub(crate) struct ClassInfo {
@@ -130,8 +134,10 @@ pub(crate) struct Walker<'m> {
     pub def_ids: HashMap<TextSize, u32>,
     pub class_ids: HashMap<TextSize, u32>,
     pub memo: HashMap<u32, HashMap<MemoKey, Value>>,
-    /// Names the module's functions, lambdas and generators mention.
-    pub module_captured: HashSet<Name>,
+    /// Names the module's functions, lambdas and generators mention (scanned when first
+    /// needed).
+    pub module_captured: OnceCell<HashSet<Name>>,
+    pub suite: &'m [Stmt],
 }
 
 impl<'m> Walker<'m> {
@@ -151,7 +157,8 @@ impl<'m> Walker<'m> {
             def_ids: HashMap::new(),
             class_ids: HashMap::new(),
             memo: HashMap::new(),
-            module_captured: HashSet::new(),
+            module_captured: OnceCell::new(),
+            suite: &[],
         }
     }
 
@@ -161,7 +168,7 @@ impl<'m> Walker<'m> {
         self.collect_defs(suite, None, None, 0);
         self.single_globals = imports::single_bindings(suite);
         self.untrusted_attrs = imports::untrusted_attributes(suite);
-        self.module_captured = imports::captured_names(suite);
+        self.suite = suite;
         let mut frame = Frame::new(None, true, State::default());
         self.walk_body(&mut frame, suite);
         for id in 0..self.functions.len() {
@@ -197,7 +204,8 @@ impl<'m> Walker<'m> {
                         class,
                         locals,
                         parent,
-                        captured: imports::captured_names(&def.body),
+                        captured: OnceCell::new(),
+                        generator: imports::contains_yield(&def.body),
                     });
                     if let Some(c) = class {
                         if let Some(info) = self.classes.get_mut(c as usize) {
@@ -504,9 +512,13 @@ impl<'m> Walker<'m> {
             return value;
         }
         let captured = match f.function {
-            None => &self.module_captured,
+            None => self
+                .module_captured
+                .get_or_init(|| imports::captured_names(self.suite)),
             Some(id) => match self.functions.get(id as usize) {
-                Some(info) => &info.captured,
+                Some(info) => info
+                    .captured
+                    .get_or_init(|| imports::captured_names(&info.def.body)),
                 None => return Value::Unknown,
             },
         };
@@ -1157,7 +1169,11 @@ impl<'m> Walker<'m> {
         {
             return Value::Unknown;
         }
-        if contains_yield(&def.body) {
+        if self
+            .functions
+            .get(id as usize)
+            .is_none_or(|info| info.generator)
+        {
             return Value::Unknown;
         }
         // Float values only refine float `arange` lengths; across calls they would make
@@ -1479,10 +1495,6 @@ pub(crate) fn def_kind(def: &ast::StmtFunctionDef) -> Option<DefKind> {
         }
     }
     Some(kind)
-}
-
-fn contains_yield(body: &[Stmt]) -> bool {
-    imports::contains_yield(body)
 }
 
 /// Whether a `case` pattern matches `subject`, when that is certain: literal and
