@@ -155,7 +155,13 @@ fn check(args: &Args) -> Result<ExitCode, UsageError> {
         .par_iter()
         .map(|(path, resolved)| check_file(path, &resolved.settings))
         .collect();
-    recheck_importers(&files, &mut results);
+    // Directories walked whole: every module under them was checked already.
+    let walked: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .filter_map(|p| std::path::absolute(p).ok())
+        .collect();
+    recheck_importers(&files, &mut results, &walked);
     let _ = panic::take_hook();
 
     let color = args.output_format == OutputFormat::Full
@@ -402,11 +408,16 @@ struct FileResult {
 
 /// Cross-module calls: the first pass analysed every file on its own and collected each
 /// module's summary (its annotated functions); modules a file imports from its root that
-/// were not checked are summarised the same way; then a file importing a module with a
+/// were not checked (the root is outside the directories walked) are summarised the same
+/// way; then a file importing a module with a
 /// non-empty summary is analysed again with it. Summaries come from analyses of one module
 /// alone, so import cycles cannot recurse, and files that import no summarised module
 /// (nearly all) cost nothing more.
-fn recheck_importers(files: &[(PathBuf, Arc<Resolved>)], results: &mut [FileResult]) {
+fn recheck_importers(
+    files: &[(PathBuf, Arc<Resolved>)],
+    results: &mut [FileResult],
+    walked: &[PathBuf],
+) {
     // Every module analysed so far, by root, with its (possibly empty) summary.
     let mut known: HashMap<PathBuf, HashMap<String, Arc<ModuleSummary>>> = HashMap::new();
     for r in results.iter() {
@@ -417,12 +428,37 @@ fn recheck_importers(files: &[(PathBuf, Arc<Resolved>)], results: &mut [FileResu
                 .insert(place.module.clone(), Arc::clone(&r.summary));
         }
     }
+    // Imports not checked already: summarised if they are files under the root. Cheap
+    // filters first: a checked plain module has no submodules (`from .m import f` names
+    // `m.f`), and the last name must be an entry of its parent's directory (listed once per
+    // directory), which rules out installed modules and imported functions.
+    let plain: std::collections::HashSet<(&Path, &str)> = results
+        .iter()
+        .filter_map(|r| r.place.as_ref())
+        .filter(|p| !p.is_package)
+        .map(|p| (p.root.as_path(), p.module.as_str()))
+        .collect();
+    let mut listed = modules::DirectoryListings::default();
     let mut missing: Vec<(PathBuf, String, NumpyVersion)> = Vec::new();
+    let mut covered: HashMap<&Path, bool> = HashMap::new();
     for (r, (_, resolved)) in results.iter().zip(files) {
         let Some(place) = &r.place else { continue };
+        let root = place.root.as_path();
+        if *covered
+            .entry(root)
+            .or_insert_with(|| walked.iter().any(|w| root.starts_with(w)))
+        {
+            continue;
+        }
         let seen = known.get(&place.root);
         for m in &r.imports {
-            if seen.is_none_or(|s| !s.contains_key(m)) {
+            let in_plain_module = m
+                .rsplit_once('.')
+                .is_some_and(|(parent, _)| plain.contains(&(place.root.as_path(), parent)));
+            if seen.is_none_or(|s| !s.contains_key(m))
+                && !in_plain_module
+                && listed.may_exist(&place.root, m)
+            {
                 missing.push((
                     place.root.clone(),
                     m.clone(),
@@ -453,6 +489,10 @@ fn recheck_importers(files: &[(PathBuf, Arc<Resolved>)], results: &mut [FileResu
     }
     for modules in known.values_mut() {
         modules.retain(|_, s| !s.is_empty());
+    }
+    known.retain(|_, modules| !modules.is_empty());
+    if known.is_empty() {
+        return;
     }
     let again: Vec<(usize, Externals)> = results
         .iter()

@@ -3,7 +3,7 @@
 //! root), and the file a dotted module name under a root refers to. Used to hand the
 //! analysis the summaries of the modules a file imports.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,6 +68,32 @@ pub fn module_file(root: &Path, dotted: &str) -> Option<PathBuf> {
     }
     let init = path.join("__init__.py");
     init.is_file().then_some(init)
+}
+
+/// Directory listings, read once each, to rule out module names without a file cheaply.
+#[derive(Default)]
+pub struct DirectoryListings {
+    entries: HashMap<PathBuf, HashSet<String>>,
+}
+
+impl DirectoryListings {
+    /// False when module `dotted` under `root` has no file or directory of its name.
+    pub fn may_exist(&mut self, root: &Path, dotted: &str) -> bool {
+        let (parent, last) = match dotted.rsplit_once('.') {
+            Some((p, l)) => (root.join(p.replace('.', "/")), l),
+            None => (root.to_path_buf(), dotted),
+        };
+        let names = self.entries.entry(parent).or_insert_with_key(|dir| {
+            std::fs::read_dir(dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .map(|n| n.strip_suffix(".py").map_or(n.clone(), str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        names.contains(last)
+    }
 }
 
 /// The externals of a file at `place` that imports `imports`, from the summaries `known`

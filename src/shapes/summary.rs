@@ -111,6 +111,9 @@ impl<'m> Walker<'m> {
         alias: &ast::Alias,
     ) -> Option<(String, Value)> {
         let externals = self.externals;
+        if externals.modules.is_empty() {
+            return None;
+        }
         let (bound, path) = match stmt {
             ast::Stmt::Import(_) => {
                 let module = alias.name.id.to_string();
@@ -199,7 +202,9 @@ impl<'m> Walker<'m> {
             });
         }
         let returns = def.returns.as_deref().and_then(parse_annotation);
-        if returns.is_none() && out.iter().all(|p| p.annotation.is_none()) {
+        let shaped = |a: &Option<ArrayAnnotation>| a.as_ref().is_some_and(|a| a.dims.is_some());
+        if !shaped(&returns) && !out.iter().any(|p| shaped(&p.annotation)) {
+            // Only shapeless annotations (`np.ndarray`): callers would learn nothing.
             return;
         }
         let result = match frame.returns.clone() {
