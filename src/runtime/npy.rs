@@ -9,7 +9,9 @@
 use std::fmt;
 use std::io::{self, Read, Seek, Write};
 
-use super::tensor::{human_bytes, Dtype, MemoryBudget, Tensor, TensorData, TensorError};
+use super::tensor::{
+    human_bytes, reserve_huge, Dtype, MemoryBudget, Tensor, TensorData, TensorError,
+};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// NumPy refuses headers over 10000 bytes by default; allow more, but stay bounded.
@@ -369,10 +371,10 @@ fn read_elements<R: Read>(
     let item = dtype.item_size();
     let mut data = TensorData::zeros(dtype, 0);
     match &mut data {
-        TensorData::Bool(v) => v.reserve_exact(count),
-        TensorData::I64(v) => v.reserve_exact(count),
-        TensorData::F32(v) => v.reserve_exact(count),
-        TensorData::F64(v) => v.reserve_exact(count),
+        TensorData::Bool(v) => reserve_huge(v, count),
+        TensorData::I64(v) => reserve_huge(v, count),
+        TensorData::F32(v) => reserve_huge(v, count),
+        TensorData::F64(v) => reserve_huge(v, count),
     }
     let mut buf = vec![0u8; CHUNK];
     let mut done = 0usize;

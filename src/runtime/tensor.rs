@@ -103,19 +103,32 @@ pub(crate) fn zeroed<T: Copy + Default + Clone>(len: usize) -> Vec<T> {
     v
 }
 
-#[cfg(target_os = "linux")]
+/// Reserves room for `additional` more elements, with the same huge-page advice as
+/// `zeroed` for a large reservation (the reader of a large input fills it next).
+pub(crate) fn reserve_huge<T>(v: &mut Vec<T>, additional: usize) {
+    v.reserve_exact(additional);
+    let spare = v.spare_capacity_mut();
+    advise_range(spare.as_ptr() as usize, std::mem::size_of_val(spare));
+}
+
 fn advise_huge_pages<T>(v: &[T]) {
-    let bytes = std::mem::size_of_val(v);
+    advise_range(v.as_ptr() as usize, std::mem::size_of_val(v));
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_range(_start: usize, _bytes: usize) {}
+
+#[cfg(target_os = "linux")]
+fn advise_range(start: usize, bytes: usize) {
     if bytes < HUGE_PAGE_MIN_BYTES {
         return;
     }
     const PAGE: usize = 4096;
-    let start = v.as_ptr() as usize;
     let first = start.div_ceil(PAGE) * PAGE;
     let end = (start + bytes) / PAGE * PAGE;
     if end > first {
         // SAFETY: madvise only gives advice about the page-aligned range [first, end), which
-        // lies inside `v`'s live allocation; MADV_HUGEPAGE never changes the contents or the
+        // lies inside the caller's live allocation; MADV_HUGEPAGE never changes the contents or the
         // validity of the mapping, and a failure (e.g. THP disabled) is harmless, so the
         // result is ignored.
         unsafe {
@@ -123,9 +136,6 @@ fn advise_huge_pages<T>(v: &[T]) {
         }
     }
 }
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages<T>(_v: &[T]) {}
 
 /// An n-dimensional array: `data.len()` is always the product of `shape`.
 #[derive(Clone, Debug, PartialEq)]

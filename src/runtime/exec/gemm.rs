@@ -4,8 +4,8 @@
 //!
 //! Both operands are packed into zero-padded panels (`MR` rows of A, `NR` columns of B,
 //! `k` deep) so one register-blocked kernel covers every tile; the kernel keeps an
-//! `MR x NR` block of C in registers and runs over `k` with fused multiply-adds. Compiled
-//! for AVX-512 and AVX2+FMA as well as the baseline, chosen at run time.
+//! `MR x NR` block of C in registers and runs over `k` with fused multiply-adds, compiled
+//! for the widest vector extension the CPU has (`dispatch!`).
 
 /// Rows of C per kernel call.
 const MR: usize = 4;
@@ -63,33 +63,7 @@ pub(crate) fn gemm_small(
 }
 
 fn run(m: usize, n: usize, k: usize, ap: &[f64], bp: &[f64], c: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above); the function is safe
-            // Rust compiled with that feature enabled.
-            unsafe { run_avx512(m, n, k, ap, bp, c) };
-            return;
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: as above, for AVX2 and FMA.
-            unsafe { run_avx2(m, n, k, ap, bp, c) };
-            return;
-        }
-    }
-    tiles(m, n, k, ap, bp, c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn run_avx512(m: usize, n: usize, k: usize, ap: &[f64], bp: &[f64], c: &mut [f64]) {
-    tiles(m, n, k, ap, bp, c)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2(m: usize, n: usize, k: usize, ap: &[f64], bp: &[f64], c: &mut [f64]) {
-    tiles(m, n, k, ap, bp, c)
+    dispatch!(|| tiles(m, n, k, ap, bp, c))
 }
 
 #[inline(always)]

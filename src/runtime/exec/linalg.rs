@@ -246,7 +246,21 @@ struct Scratch {
     piv: Vec<usize>,
 }
 
+/// One builtin call on one batch element. The kernels are compiled three times (AVX-512,
+/// AVX2+FMA, baseline) and the widest the CPU supports is chosen at run time: the LU row
+/// updates are compute-bound, and the baseline target has 2-wide vectors only.
 fn compute(
+    builtin: Builtin,
+    n: usize,
+    args: &[Vec<f64>],
+    out: &mut [f64],
+    s: &mut Scratch,
+) -> Result<(), String> {
+    dispatch!(|| compute_any(builtin, n, args, out, s))
+}
+
+#[inline(always)]
+fn compute_any(
     builtin: Builtin,
     n: usize,
     args: &[Vec<f64>],
@@ -283,6 +297,7 @@ fn compute(
 #[allow(clippy::needless_range_loop)] // index loops read like the textbook algorithm
 /// Solves A X = B in place (`b` is row-major n x k), partial pivoting. Errors when A is
 /// exactly singular, as LAPACK's gesv (and so NumPy) does.
+#[inline(always)]
 fn solve(n: usize, a: &[f64], b: &mut [f64], k: usize, s: &mut Scratch) -> Result<(), String> {
     macro_rules! fixed {
         ($($n:literal)*) => {
@@ -305,6 +320,7 @@ fn solve(n: usize, a: &[f64], b: &mut [f64], k: usize, s: &mut Scratch) -> Resul
 
 /// LU with partial pivoting, row-major, in place. Returns the permutation sign, or None
 /// when a pivot is exactly zero.
+#[inline(always)]
 fn lu_factor(a: &mut [f64], n: usize, piv: &mut [usize]) -> Option<f64> {
     let mut sign = 1.0;
     let mut singular = false;
@@ -336,7 +352,7 @@ fn lu_factor(a: &mut [f64], n: usize, piv: &mut [usize]) -> Option<f64> {
             let f = row[c] / d;
             row[c] = f;
             for (x, &y) in row[c + 1..].iter_mut().zip(pivot_row) {
-                *x -= f * y;
+                *x = (-f).mul_add(y, *x);
             }
         }
     }
@@ -348,6 +364,7 @@ fn lu_factor(a: &mut [f64], n: usize, piv: &mut [usize]) -> Option<f64> {
 }
 
 #[allow(clippy::needless_range_loop)]
+#[inline(always)]
 fn lu_solve(lu: &[f64], n: usize, piv: &[usize], b: &mut [f64], k: usize) {
     for c in 0..n {
         if piv[c] != c {
@@ -355,6 +372,26 @@ fn lu_solve(lu: &[f64], n: usize, piv: &[usize], b: &mut [f64], k: usize) {
                 b.swap(c * k + j, piv[c] * k + j);
             }
         }
+    }
+    if k == 1 {
+        // One right-hand side: each unknown is a dot product with the solved ones.
+        for r in 0..n {
+            let row = &lu[r * n..r * n + r];
+            let s = row
+                .iter()
+                .zip(&b[..r])
+                .fold(b[r], |s, (&l, &x)| (-l).mul_add(x, s));
+            b[r] = s;
+        }
+        for r in (0..n).rev() {
+            let row = &lu[r * n + r + 1..r * n + n];
+            let s = row
+                .iter()
+                .zip(&b[r + 1..n])
+                .fold(b[r], |s, (&u, &x)| (-u).mul_add(x, s));
+            b[r] = s / lu[r * n + r];
+        }
+        return;
     }
     for r in 0..n {
         for c in 0..r {
@@ -381,6 +418,7 @@ fn lu_solve(lu: &[f64], n: usize, piv: &[usize], b: &mut [f64], k: usize) {
 /// `solve` for a compile-time size: the same algorithm, on stack arrays the compiler
 /// unrolls.
 #[allow(clippy::needless_range_loop)]
+#[inline(always)]
 fn solve_fixed<const N: usize>(a: &[f64], b: &mut [f64], k: usize) -> Result<(), String> {
     let mut m = [[0.0f64; N]; N];
     for (r, row) in m.iter_mut().enumerate() {
@@ -439,6 +477,7 @@ fn solve_fixed<const N: usize>(a: &[f64], b: &mut [f64], k: usize) -> Result<(),
 
 #[allow(clippy::needless_range_loop)]
 /// Lower Cholesky factor; reads only the lower triangle, as NumPy does.
+#[inline(always)]
 fn cholesky(n: usize, a: &[f64], l: &mut [f64]) -> Result<(), String> {
     l.fill(0.0);
     for j in 0..n {

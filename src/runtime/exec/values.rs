@@ -5,6 +5,7 @@
 //! the steady state.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 use std::ops::Deref;
 
 use ruff_text_size::TextRange;
@@ -65,6 +66,23 @@ impl<T: Elem> Pooled<T> {
         let mut v = T::with_pool(|p| p.pop()).unwrap_or_default();
         v.clear();
         v.extend(iter);
+        Pooled(v)
+    }
+}
+
+impl<T: Elem> Pooled<T> {
+    /// A pooled buffer of `len` elements, every one written by `body`.
+    #[inline(always)]
+    pub(crate) fn fill(len: usize, body: impl FnOnce(&mut [MaybeUninit<T>])) -> Pooled<T> {
+        let mut v = T::with_pool(|p| p.pop()).unwrap_or_default();
+        v.clear();
+        v.reserve(len);
+        let spare = &mut v.spare_capacity_mut()[..len];
+        body(spare);
+        // SAFETY: `body` is one of the element-wise loops above, which write every element
+        // of the `len`-long spare slice they are given (each zips `out` with operands of
+        // length `len`), so the first `len` elements are initialised.
+        unsafe { v.set_len(len) };
         Pooled(v)
     }
 }
@@ -259,19 +277,46 @@ impl<'a> Val<'a> {
 fn map1<T: Copy, U: Elem>(a: Opd<T>, len: usize, f: impl Fn(T) -> U) -> Val<'static> {
     match a {
         Opd::One(x) => Val::Scalar(f(x).to_scalar()),
-        Opd::Many(v) => U::col(Pooled::collect(v[..len].iter().map(|&x| f(x)))),
+        Opd::Many(v) => {
+            let v = &v[..len];
+            U::col(Pooled::fill(len, |out| {
+                dispatch!(|| for (o, &x) in out.iter_mut().zip(v) {
+                    o.write(f(x));
+                })
+            }))
+        }
     }
 }
 
 #[inline(always)]
 fn map2<T: Copy, U: Elem>(a: Opd<T>, b: Opd<T>, len: usize, f: impl Fn(T, T) -> U) -> Val<'static> {
+    let col = |body: &dyn Fn(&mut [MaybeUninit<U>])| U::col(Pooled::fill(len, body));
     match (a, b) {
         (Opd::One(x), Opd::One(y)) => Val::Scalar(f(x, y).to_scalar()),
-        (Opd::Many(x), Opd::One(y)) => U::col(Pooled::collect(x[..len].iter().map(|&x| f(x, y)))),
-        (Opd::One(x), Opd::Many(y)) => U::col(Pooled::collect(y[..len].iter().map(|&y| f(x, y)))),
-        (Opd::Many(x), Opd::Many(y)) => U::col(Pooled::collect(
-            x[..len].iter().zip(&y[..len]).map(|(&x, &y)| f(x, y)),
-        )),
+        (Opd::Many(xs), Opd::One(y)) => {
+            let xs = &xs[..len];
+            col(&|out| {
+                dispatch!(|| for (o, &x) in out.iter_mut().zip(xs) {
+                    o.write(f(x, y));
+                })
+            })
+        }
+        (Opd::One(x), Opd::Many(ys)) => {
+            let ys = &ys[..len];
+            col(&|out| {
+                dispatch!(|| for (o, &y) in out.iter_mut().zip(ys) {
+                    o.write(f(x, y));
+                })
+            })
+        }
+        (Opd::Many(xs), Opd::Many(ys)) => {
+            let (xs, ys) = (&xs[..len], &ys[..len]);
+            col(&|out| {
+                dispatch!(|| for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
+                    o.write(f(x, y));
+                })
+            })
+        }
     }
 }
 
