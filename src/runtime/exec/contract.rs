@@ -256,13 +256,16 @@ impl Shapes<'_> {
             }
         }
         let one = T::one_impl();
+        // Row-major C = A B is column-major C^T = B^T A^T: faer's native layout.
         let product = |bi: usize, rows: std::ops::Range<usize>, cb: &mut [T]| {
-            let dst = MatMut::from_row_major_slice_mut(cb, rows.len(), n);
+            let dst = MatMut::from_column_major_slice_mut(cb, n, rows.len());
             faer::linalg::matmul::matmul(
                 dst,
                 Accum::Replace,
-                view(&la, bi, m, k).subrows(rows.start, rows.len()),
-                view(&lb, bi, k, n),
+                view(&lb, bi, k, n).transpose(),
+                view(&la, bi, m, k)
+                    .subrows(rows.start, rows.len())
+                    .transpose(),
                 one,
                 Par::Seq,
             );

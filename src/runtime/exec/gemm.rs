@@ -5,7 +5,7 @@
 //! Both operands are packed into zero-padded panels (`MR` rows of A, `NR` columns of B,
 //! `k` deep) so one register-blocked kernel covers every tile; the kernel keeps an
 //! `MR x NR` block of C in registers and runs over `k` with fused multiply-adds, compiled
-//! for the widest vector extension the CPU has (`dispatch!`).
+//! for the widest vector extension the CPU has (`multiversion!`).
 
 /// Rows of C per kernel call.
 const MR: usize = 4;
@@ -62,8 +62,8 @@ pub(crate) fn gemm_small(
     run(m, n, k, ap, bp, c);
 }
 
-fn run(m: usize, n: usize, k: usize, ap: &[f64], bp: &[f64], c: &mut [f64]) {
-    dispatch!(|| tiles(m, n, k, ap, bp, c))
+multiversion! {
+    fn run(m: usize, n: usize, k: usize, ap: &[f64], bp: &[f64], c: &mut [f64]) => tiles
 }
 
 #[inline(always)]

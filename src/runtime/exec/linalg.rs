@@ -246,17 +246,17 @@ struct Scratch {
     piv: Vec<usize>,
 }
 
-/// One builtin call on one batch element. The kernels are compiled three times (AVX-512,
-/// AVX2+FMA, baseline) and the widest the CPU supports is chosen at run time: the LU row
-/// updates are compute-bound, and the baseline target has 2-wide vectors only.
-fn compute(
-    builtin: Builtin,
-    n: usize,
-    args: &[Vec<f64>],
-    out: &mut [f64],
-    s: &mut Scratch,
-) -> Result<(), String> {
-    dispatch!(|| compute_any(builtin, n, args, out, s))
+multiversion! {
+    /// One builtin call on one batch element. The kernels are compiled three times (AVX-512,
+    /// AVX2+FMA, baseline) and the widest the CPU supports is chosen at run time: the LU row
+    /// updates are compute-bound, and the baseline target has 2-wide vectors only.
+    fn compute(
+        builtin: Builtin,
+        n: usize,
+        args: &[Vec<f64>],
+        out: &mut [f64],
+        s: &mut Scratch,
+    ) -> Result<(), String> => compute_any
 }
 
 #[inline(always)]

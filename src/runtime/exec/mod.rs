@@ -38,6 +38,38 @@ macro_rules! dispatch {
     }};
 }
 
+/// Defines `fn $name(args) -> R` that calls `$imp(args)` (an `#[inline(always)]` kernel)
+/// compiled for the widest vector extension the CPU has, chosen at run time. For kernels
+/// too large to inline through a closure (`dispatch!`).
+macro_rules! multiversion {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $imp:path) => {
+        $(#[$m])*
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn wide512($($arg: $ty),*) $(-> $ret)? {
+                    $imp($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn wide256($($arg: $ty),*) $(-> $ret)? {
+                    $imp($($arg),*)
+                }
+                if is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports AVX-512F (checked just above); `wide512` is
+                    // safe Rust compiled with that feature.
+                    return unsafe { wide512($($arg),*) };
+                }
+                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    // SAFETY: as above, for AVX2 and FMA.
+                    return unsafe { wide256($($arg),*) };
+                }
+            }
+            $imp($($arg),*)
+        }
+    };
+}
+
 mod contract;
 mod fuse;
 mod gemm;
@@ -1393,11 +1425,11 @@ fn fold<T: Copy>(acc: &mut [T], off: usize, len: usize, x: Opd<T>, f: impl FnMut
     }
 }
 
-/// Float folds with the hot cases (sums, extrema over a reduced inner loop) written so
-/// they vectorise: eight independent partial results. Compiled for AVX-512 and AVX2 as
-/// well as the baseline, chosen at run time.
-fn fold_f64(acc: &mut [f64], off: usize, len: usize, x: Opd<f64>, op: ReduceOp) {
-    dispatch!(|| fold_f64_any(acc, off, len, x, op))
+multiversion! {
+    /// Float folds with the hot cases (sums, extrema over a reduced inner loop) written so
+    /// they vectorise: eight independent partial results. Compiled for AVX-512 and AVX2 as
+    /// well as the baseline, chosen at run time.
+    fn fold_f64(acc: &mut [f64], off: usize, len: usize, x: Opd<f64>, op: ReduceOp) => fold_f64_any
 }
 
 #[inline(always)]
