@@ -245,13 +245,13 @@ fn runtime_errors_are_reported_with_spans() {
             ("B", f64s(&[3], &[1.0, 2.0, 3.0])),
         ],
         &[],
-        "error: axis 0 of input `B` has size 3 but the declaration says n = 2 at `B`",
+        "error: axis 0 of `B` has size 3 but is declared n = 2 (from axis 0 of `A`) at `B`",
     );
     check_run(
         "input A: f64[n]\nC[i] = A[i]\noutput C\n",
         vec![("A", i64s(&[2], &[1, 2]))],
         &[],
-        "error: input `A` is declared f64 but the data is i64 at `A`",
+        "error: input `A` is declared f64 but the array is i64 (int64) at `A`",
     );
     check_run(
         "input A: f64[n]\nC[i, j] = A[i] * A[j]\noutput C\n",

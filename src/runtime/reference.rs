@@ -53,86 +53,21 @@ impl From<TensorError> for RuntimeError {
 
 type Result<T> = std::result::Result<T, RuntimeError>;
 
-/// Matches named arrays and sizes to the program's `input` and `size` declarations:
-/// checks dtypes and ranks, binds each size variable from the first input that fixes it,
-/// and checks every other use agrees. Returns the size bindings (indexed by
-/// [`SizeVarId`]) and the inputs in `program.inputs` order.
+/// Binds `arrays` (by input name) and `sizes` (`size` declarations, by name) for
+/// [`evaluate`]: the same binding `overt run` does (`runtime::bind`), returning the size
+/// values and the inputs in declaration order.
 pub fn bind_inputs(
     program: &CheckedProgram,
-    mut arrays: HashMap<String, Tensor>,
+    arrays: HashMap<String, Tensor>,
     sizes: &HashMap<String, i64>,
 ) -> Result<(Vec<Option<i64>>, Vec<Tensor>)> {
-    let mut bound: Vec<Option<i64>> = vec![None; program.size_vars.len()];
-    for &v in &program.size_inputs {
-        let name = &program.size_var(v).name;
-        let value = sizes
-            .get(name)
-            .copied()
-            .ok_or_else(|| RuntimeError::new(format!("size `{name}` is not given")))?;
-        if value < 0 {
-            return Err(RuntimeError::new(format!(
-                "size `{name}` = {value} is negative"
-            )));
-        }
-        bound[v.0] = Some(value);
-    }
-    let mut inputs = Vec::new();
-    for &id in &program.inputs {
-        let decl = program.array(id);
-        let tensor = arrays
-            .remove(&decl.name)
-            .ok_or_else(|| RuntimeError::new(format!("input `{}` is not given", decl.name)))?;
-        if tensor.dtype() != decl.dtype {
-            return Err(RuntimeError::at(
-                decl.range,
-                format!(
-                    "input `{}` is declared {} but the data is {}",
-                    decl.name,
-                    decl.dtype,
-                    tensor.dtype()
-                ),
-            ));
-        }
-        if tensor.ndim() != decl.shape.len() {
-            return Err(RuntimeError::at(
-                decl.range,
-                format!(
-                    "input `{}` is declared with {} axes but the data has shape {:?}",
-                    decl.name,
-                    decl.shape.len(),
-                    tensor.shape()
-                ),
-            ));
-        }
-        // Plain size variables bind first, then every axis is checked.
-        for (dim, &n) in decl.shape.iter().zip(tensor.shape()) {
-            if let Size::Var(v) = dim {
-                if bound[v.0].is_none() {
-                    bound[v.0] = Some(to_i64(n)?);
-                }
-            }
-        }
-        for (axis, (dim, &n)) in decl.shape.iter().zip(tensor.shape()).enumerate() {
-            let want = eval_size(program, dim, &bound, decl.range)?;
-            if want != to_i64(n)? {
-                return Err(RuntimeError::at(
-                    decl.range,
-                    format!(
-                        "axis {axis} of input `{}` has size {n} but the declaration says {} = {want}",
-                        decl.name,
-                        program.display_size(dim)
-                    ),
-                ));
-            }
-        }
-        inputs.push(tensor);
-    }
-    if let Some(extra) = arrays.keys().next() {
-        return Err(RuntimeError::new(format!(
-            "`{extra}` is not an input of this program"
-        )));
-    }
-    Ok((bound, inputs))
+    let given: Vec<(String, Tensor)> = arrays.into_iter().collect();
+    let sizes: Vec<(String, i64)> = sizes.iter().map(|(k, &v)| (k.clone(), v)).collect();
+    let bound = super::bind::bind(program, given, &sizes).map_err(|e| RuntimeError {
+        message: e.message,
+        span: e.range,
+    })?;
+    Ok((bound.sizes, bound.inputs))
 }
 
 fn to_i64(n: usize) -> Result<i64> {
