@@ -341,7 +341,7 @@ impl Executor<'_> {
             let StepKind::Map { body, .. } = &step.kind else {
                 return Err(ExecError::at(step.span, "internal error: row group".into()));
             };
-            plans.push(BlockPlan::new(&m.rest, body, ext));
+            plans.push(BlockPlan::new(self.plan, &m.rest, body, ext));
         }
         let run_chunk = |(c, mut outs): (usize, Vec<Option<RowsMut<'_>>>)| {
             let mut env = vec![0i64; self.plan.vars.len()];

@@ -558,7 +558,7 @@ impl<'p> Executor<'p> {
         out: &mut [T],
         parallel: bool,
     ) -> Result<(), ExecError> {
-        let plan = BlockPlan::new(out_vars, body, extents);
+        let plan = BlockPlan::new(self.plan, out_vars, body, extents);
         self.fill_planned(&plan, env, arrays, out, parallel)
     }
 
@@ -611,7 +611,7 @@ impl<'p> Executor<'p> {
                     && threads > 1
                     && work >= PARALLEL_WORK
                     && positions < 2 * threads
-                    && Acc::mergeable(op, self.plan.dtype_of(b.rp.rbody))
+                    && Acc::mergeable(op, b.rp.body_dtype)
                     && rvars
                         .iter()
                         .any(|&v| Some(v) != b.rp.inner || b.rp.inner_is_out)
@@ -622,7 +622,7 @@ impl<'p> Executor<'p> {
             // Few outputs, each a long reduction (a column sum): every thread folds a
             // slice of the reduction into its own accumulators, streaming whole rows;
             // the partial results are merged.
-            let dtype = self.plan.dtype_of(b.rp.rbody);
+            let dtype = b.rp.body_dtype;
             let count: usize = rvars.iter().map(|&v| extents[v]).product();
             let parts = threads * 4;
             for (pos, out_row) in dest.chunks_mut(row).enumerate() {
@@ -736,7 +736,7 @@ impl<'p> Executor<'p> {
                 format!("{} over an empty range", op.name()),
             ));
         }
-        let dtype = self.plan.dtype_of(p.rbody);
+        let dtype = p.body_dtype;
         let mut acc = Acc::new(op, dtype, out.len());
         if op == ReduceOp::LogSumExp {
             let mut max = Acc::new(ReduceOp::Max, Dtype::F64, out.len());
@@ -822,22 +822,17 @@ impl<'p> Executor<'p> {
         arrays: Arrays<'_>,
         f: &mut dyn FnMut(usize, usize, Val<'_>, usize, usize),
     ) -> Result<(), ExecError> {
-        let looped: Vec<VarId> = rvars
-            .iter()
-            .copied()
-            .filter(|&v| Some(v) != p.inner || p.inner_is_out)
-            .collect();
-        let rstrides = row_major_strides(&rvars.iter().map(|&v| p.extents[v]).collect::<Vec<_>>());
+        let looped = &p.looped;
         let stride_of = |v: VarId| {
             rvars
                 .iter()
                 .position(|&r| r == v)
-                .map_or(0, |i| rstrides[i])
+                .map_or(0, |i| p.rstrides[i])
         };
         let count: usize = looped.iter().map(|&v| p.extents[v]).product();
         let per = count.div_ceil(parts.max(1));
         for pos in (index * per).min(count)..((index + 1) * per).min(count) {
-            set_position(env, &looped, p.extents, pos);
+            set_position(env, looped, p.extents, pos);
             let base: usize = looped.iter().map(|&v| env[v] as usize * stride_of(v)).sum();
             match p.inner {
                 Some(var) => {
@@ -1063,7 +1058,12 @@ pub(crate) struct BlockPlan<'a> {
 }
 
 impl<'a> BlockPlan<'a> {
-    pub(crate) fn new(out_vars: &'a [VarId], body: &'a Expr, extents: &'a [usize]) -> Self {
+    pub(crate) fn new(
+        plan: &Plan,
+        out_vars: &'a [VarId],
+        body: &'a Expr,
+        extents: &'a [usize],
+    ) -> Self {
         let (reduce, rbody) = match body {
             Expr::Reduce {
                 op,
@@ -1095,6 +1095,13 @@ impl<'a> BlockPlan<'a> {
                 reduce,
                 rbody,
                 extents,
+                body_dtype: plan.dtype_of(rbody),
+                looped: rvars
+                    .iter()
+                    .copied()
+                    .filter(|&v| Some(v) != inner || inner_is_out)
+                    .collect(),
+                rstrides: row_major_strides(&rvars.iter().map(|&v| extents[v]).collect::<Vec<_>>()),
             },
             out_vars,
             outer,
@@ -1112,6 +1119,13 @@ struct RowPlan<'a> {
     reduce: Option<(ReduceOp, &'a [VarId], TextRange)>,
     rbody: &'a Expr,
     extents: &'a [usize],
+    /// The dtype of `rbody`.
+    body_dtype: Dtype,
+    /// Reduction variables looped around the inner block (all of them unless the inner
+    /// variable is reduced).
+    looped: Vec<VarId>,
+    /// Row-major strides of the reduction variables, in `reduce` order.
+    rstrides: Vec<usize>,
 }
 
 /// Sets `vars` in `env` to the row-major position `pos` of their index space.
