@@ -214,46 +214,51 @@ impl BinaryOp {
 }
 
 impl Plan {
-    /// The dtype of `expr` inside `step`, following the executor's arithmetic rules:
-    /// operands of a binary operation are promoted bool < i64 < f32 < f64 (the checker
-    /// makes promotions explicit; this only has to agree with it).
+    /// The dtype of `expr` in this plan (`expr_dtype` over its arrays).
     pub fn dtype_of(&self, expr: &Expr) -> Dtype {
-        match expr {
-            Expr::Const(s) => s.dtype(),
-            Expr::Var(_) | Expr::Size(_) => Dtype::I64,
-            Expr::Load { array, .. } => self.arrays[*array].dtype,
-            Expr::Unary { op, arg } => {
-                let d = self.dtype_of(arg);
-                match op {
-                    UnaryOp::Neg | UnaryOp::Abs => d,
-                    UnaryOp::Not | UnaryOp::IsNan | UnaryOp::IsFinite => Dtype::Bool,
-                    UnaryOp::Sign => d,
-                    UnaryOp::Floor | UnaryOp::Ceil if !d.is_float() => d,
-                    _ => float_of(d),
-                }
+        expr_dtype(&self.arrays, expr)
+    }
+}
+
+/// The dtype of `expr` inside `step`, following the executor's arithmetic rules:
+/// operands of a binary operation are promoted bool < i64 < f32 < f64 (the checker
+/// makes promotions explicit; this only has to agree with it).
+pub fn expr_dtype(arrays: &[ArrayInfo], expr: &Expr) -> Dtype {
+    match expr {
+        Expr::Const(s) => s.dtype(),
+        Expr::Var(_) | Expr::Size(_) => Dtype::I64,
+        Expr::Load { array, .. } => arrays[*array].dtype,
+        Expr::Unary { op, arg } => {
+            let d = expr_dtype(arrays, arg);
+            match op {
+                UnaryOp::Neg | UnaryOp::Abs => d,
+                UnaryOp::Not | UnaryOp::IsNan | UnaryOp::IsFinite => Dtype::Bool,
+                UnaryOp::Sign => d,
+                UnaryOp::Floor | UnaryOp::Ceil if !d.is_float() => d,
+                _ => float_of(d),
             }
-            Expr::Binary { op, lhs, rhs, .. } => {
-                let d = promote(self.dtype_of(lhs), self.dtype_of(rhs));
-                match op {
-                    _ if op.is_comparison() || op.is_logical() => Dtype::Bool,
-                    BinaryOp::Div => float_of(d),
-                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul if d == Dtype::Bool => Dtype::I64,
-                    _ => d,
-                }
+        }
+        Expr::Binary { op, lhs, rhs, .. } => {
+            let d = promote(expr_dtype(arrays, lhs), expr_dtype(arrays, rhs));
+            match op {
+                _ if op.is_comparison() || op.is_logical() => Dtype::Bool,
+                BinaryOp::Div => float_of(d),
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul if d == Dtype::Bool => Dtype::I64,
+                _ => d,
             }
-            Expr::Cast { dtype, .. } => *dtype,
-            Expr::Where {
-                then, otherwise, ..
-            } => promote(self.dtype_of(then), self.dtype_of(otherwise)),
-            Expr::Reduce { op, body, .. } => {
-                let d = self.dtype_of(body);
-                match op {
-                    ReduceOp::Sum | ReduceOp::Prod if !d.is_float() => Dtype::I64,
-                    ReduceOp::Mean | ReduceOp::LogSumExp => float_of(d),
-                    ReduceOp::Argmax | ReduceOp::Argmin => Dtype::I64,
-                    ReduceOp::Any | ReduceOp::All => Dtype::Bool,
-                    _ => d,
-                }
+        }
+        Expr::Cast { dtype, .. } => *dtype,
+        Expr::Where {
+            then, otherwise, ..
+        } => promote(expr_dtype(arrays, then), expr_dtype(arrays, otherwise)),
+        Expr::Reduce { op, body, .. } => {
+            let d = expr_dtype(arrays, body);
+            match op {
+                ReduceOp::Sum | ReduceOp::Prod if !d.is_float() => Dtype::I64,
+                ReduceOp::Mean | ReduceOp::LogSumExp => float_of(d),
+                ReduceOp::Argmax | ReduceOp::Argmin => Dtype::I64,
+                ReduceOp::Any | ReduceOp::All => Dtype::Bool,
+                _ => d,
             }
         }
     }

@@ -47,9 +47,10 @@ pub(super) struct Member {
 pub(super) fn schedule(plan: &mut Plan) -> Vec<Unit> {
     let n = plan.steps.len();
     // The last step reading each array (outputs count as read after every step).
+    let step_reads: Vec<Vec<ArrayId>> = plan.steps.iter().map(reads).collect();
     let mut last_read = vec![None::<usize>; plan.arrays.len()];
-    for (i, step) in plan.steps.iter().enumerate() {
-        for id in reads(step) {
+    for (i, ids) in step_reads.iter().enumerate() {
+        for &id in ids {
             last_read[id] = Some(i);
         }
     }
@@ -65,7 +66,7 @@ pub(super) fn schedule(plan: &mut Plan) -> Vec<Unit> {
             i += 1;
             continue;
         }
-        match build_group(plan, i, end, &last_read) {
+        match build_group(plan, i, end, &last_read, &step_reads) {
             Some(group) => units.push(Unit::Rows(group)),
             None => units.extend((i..end).map(Unit::Step)),
         }
@@ -80,6 +81,7 @@ fn build_group(
     start: usize,
     end: usize,
     last_read: &[Option<usize>],
+    step_reads: &[Vec<ArrayId>],
 ) -> Option<RowGroup> {
     let rows_from = plan.arrays.len();
     let member_ids: Vec<ArrayId> = plan.steps[start..end].iter().map(|s| s.target).collect();
@@ -92,9 +94,9 @@ fn build_group(
         let rest: Vec<VarId> = lhs[1..].iter().map(|g| g[0]).collect();
         let mut body = body.clone();
         redirect(&mut body, &member_ids, rows_from);
-        let read_in_group = plan.steps[start..end]
+        let read_in_group = step_reads[start..end]
             .iter()
-            .any(|later| reads(later).contains(&step.target));
+            .any(|ids| ids.contains(&step.target));
         members.push(Member {
             row_var: lhs[0][0],
             rest,
@@ -249,6 +251,28 @@ enum RowsMut<'a> {
     F64(&'a mut [f64]),
 }
 
+impl<'a> RowsMut<'a> {
+    /// All of `data`.
+    fn of(data: &'a mut TensorData) -> RowsMut<'a> {
+        match data {
+            TensorData::Bool(v) => RowsMut::Bool(v),
+            TensorData::I64(v) => RowsMut::I64(v),
+            TensorData::F32(v) => RowsMut::F32(v),
+            TensorData::F64(v) => RowsMut::F64(v),
+        }
+    }
+
+    /// Elements `at..at + len`.
+    fn range(&mut self, at: usize, len: usize) -> RowsMut<'_> {
+        match self {
+            RowsMut::Bool(v) => RowsMut::Bool(&mut v[at..at + len]),
+            RowsMut::I64(v) => RowsMut::I64(&mut v[at..at + len]),
+            RowsMut::F32(v) => RowsMut::F32(&mut v[at..at + len]),
+            RowsMut::F64(v) => RowsMut::F64(&mut v[at..at + len]),
+        }
+    }
+}
+
 fn split(data: &mut TensorData, len: usize) -> Vec<RowsMut<'_>> {
     let len = len.max(1);
     match data {
@@ -274,6 +298,22 @@ fn copy_row(src: &TensorData, dst: &mut RowsMut<'_>, at: usize) {
 }
 
 impl Executor<'_> {
+    /// Computes one row of a member into `out`, in its element type.
+    fn fill_rows(
+        &self,
+        p: &BlockPlan<'_>,
+        env: &mut [i64],
+        view: Arrays<'_>,
+        out: RowsMut<'_>,
+    ) -> Result<(), ExecError> {
+        match out {
+            RowsMut::Bool(v) => self.fill_planned(p, env, view, v, false),
+            RowsMut::I64(v) => self.fill_planned(p, env, view, v, false),
+            RowsMut::F32(v) => self.fill_planned(p, env, view, v, false),
+            RowsMut::F64(v) => self.fill_planned(p, env, view, v, false),
+        }
+    }
+
     /// Runs a row group: rows split into chunks across threads; each chunk computes every
     /// member row by row into per-thread row arrays, copying the rows of kept members into
     /// their full arrays.
@@ -361,7 +401,6 @@ impl Executor<'_> {
                 for (k, m) in g.members.iter().enumerate() {
                     env[m.row_var] = t as i64;
                     let at = (t - first) * row_lens[k];
-                    let len = row_lens[k];
                     if let (false, Some(out)) = (m.read_in_group, &mut outs[k]) {
                         // Nothing in the group reads this row: compute it in place.
                         let view = Arrays {
@@ -369,21 +408,7 @@ impl Executor<'_> {
                             rows: &row_arrays,
                             rows_from: g.rows_from,
                         };
-                        let p = &plans[k];
-                        match out {
-                            RowsMut::Bool(v) => {
-                                self.fill_planned(p, &mut env, view, &mut v[at..at + len], false)?
-                            }
-                            RowsMut::I64(v) => {
-                                self.fill_planned(p, &mut env, view, &mut v[at..at + len], false)?
-                            }
-                            RowsMut::F32(v) => {
-                                self.fill_planned(p, &mut env, view, &mut v[at..at + len], false)?
-                            }
-                            RowsMut::F64(v) => {
-                                self.fill_planned(p, &mut env, view, &mut v[at..at + len], false)?
-                            }
-                        }
+                        self.fill_rows(&plans[k], &mut env, view, out.range(at, row_lens[k]))?;
                         continue;
                     }
                     let Some(mut mine) = row_arrays[k].take() else {
@@ -394,13 +419,7 @@ impl Executor<'_> {
                         rows: &row_arrays,
                         rows_from: g.rows_from,
                     };
-                    let p = &plans[k];
-                    match mine.data_mut() {
-                        TensorData::Bool(v) => self.fill_planned(p, &mut env, view, v, false)?,
-                        TensorData::I64(v) => self.fill_planned(p, &mut env, view, v, false)?,
-                        TensorData::F32(v) => self.fill_planned(p, &mut env, view, v, false)?,
-                        TensorData::F64(v) => self.fill_planned(p, &mut env, view, v, false)?,
-                    }
+                    self.fill_rows(&plans[k], &mut env, view, RowsMut::of(mine.data_mut()))?;
                     if let Some(out) = &mut outs[k] {
                         copy_row(mine.data(), out, at);
                     }

@@ -42,9 +42,9 @@ macro_rules! dispatch {
 /// compiled for the widest vector extension the CPU has, chosen at run time. For kernels
 /// too large to inline through a closure (`dispatch!`).
 macro_rules! multiversion {
-    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $imp:path) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $imp:path) => {
         $(#[$m])*
-        fn $name($($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
@@ -87,7 +87,7 @@ use std::fmt;
 use rayon::prelude::*;
 use ruff_text_size::TextRange;
 
-use super::plan::{ArrayInfo, Expr, Plan, ReduceOp, Slot, Step, StepKind, VarId};
+use super::plan::{expr_dtype, ArrayInfo, Expr, Plan, ReduceOp, Slot, Step, StepKind, VarId};
 use super::tensor::{
     row_major_strides, Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError,
 };
@@ -209,7 +209,7 @@ fn hoist_reductions(plan: &Plan) -> Plan {
         let mut step = step.clone();
         let mut extra = Vec::new();
         if let StepKind::Map { body, .. } = &mut step.kind {
-            hoist_in(body, true, &plan.vars, &mut out.arrays, plan, &mut extra);
+            hoist_in(body, true, &plan.vars, &mut out.arrays, &mut extra);
         }
         out.steps.extend(extra);
         out.steps.push(step);
@@ -222,17 +222,16 @@ fn hoist_in(
     top: bool,
     vars: &[super::plan::VarInfo],
     arrays: &mut Vec<ArrayInfo>,
-    plan: &Plan,
     extra: &mut Vec<Step>,
 ) {
     match expr {
-        Expr::Reduce { body, .. } if top => hoist_in(body, false, vars, arrays, plan, extra),
+        Expr::Reduce { body, .. } if top => hoist_in(body, false, vars, arrays, extra),
         Expr::Reduce {
             span: reduce_span, ..
         } => {
             let rspan = *reduce_span;
             let free: Vec<VarId> = free_vars(expr).into_iter().collect();
-            let dtype = plan_dtype(plan, arrays, expr);
+            let dtype = expr_dtype(arrays, expr);
             let id = arrays.len();
             arrays.push(ArrayInfo {
                 name: format!(
@@ -246,7 +245,7 @@ fn hoist_in(
             });
             let mut body = expr.clone();
             if let Expr::Reduce { body, .. } = &mut body {
-                hoist_in(body, false, vars, arrays, plan, extra);
+                hoist_in(body, false, vars, arrays, extra);
             }
             let load_span = rspan;
             extra.push(Step {
@@ -266,40 +265,26 @@ fn hoist_in(
         Expr::Const(_) | Expr::Var(_) | Expr::Size(_) => {}
         Expr::Load { index, .. } => {
             for e in index {
-                hoist_in(e, false, vars, arrays, plan, extra);
+                hoist_in(e, false, vars, arrays, extra);
             }
         }
         Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => {
-            hoist_in(arg, false, vars, arrays, plan, extra)
+            hoist_in(arg, false, vars, arrays, extra)
         }
         Expr::Binary { lhs, rhs, .. } => {
-            hoist_in(lhs, false, vars, arrays, plan, extra);
-            hoist_in(rhs, false, vars, arrays, plan, extra);
+            hoist_in(lhs, false, vars, arrays, extra);
+            hoist_in(rhs, false, vars, arrays, extra);
         }
         Expr::Where {
             cond,
             then,
             otherwise,
         } => {
-            hoist_in(cond, false, vars, arrays, plan, extra);
-            hoist_in(then, false, vars, arrays, plan, extra);
-            hoist_in(otherwise, false, vars, arrays, plan, extra);
+            hoist_in(cond, false, vars, arrays, extra);
+            hoist_in(then, false, vars, arrays, extra);
+            hoist_in(otherwise, false, vars, arrays, extra);
         }
     }
-}
-
-/// `plan.dtype_of` with the arrays created so far (temporaries included).
-fn plan_dtype(plan: &Plan, arrays: &[ArrayInfo], expr: &Expr) -> Dtype {
-    let view = Plan {
-        sizes: Vec::new(),
-        vars: Vec::new(),
-        arrays: arrays.to_vec(),
-        inputs: Vec::new(),
-        steps: Vec::new(),
-        outputs: Vec::new(),
-    };
-    let _ = plan;
-    view.dtype_of(expr)
 }
 
 /// Every index variable a step mentions.
@@ -606,15 +591,13 @@ impl<'p> Executor<'p> {
         };
         let threads = rayon::current_num_threads();
         let split = match b.rp.reduce {
-            Some((op, rvars, _)) => {
+            Some((op, _, _)) => {
                 parallel
                     && threads > 1
                     && work >= PARALLEL_WORK
                     && positions < 2 * threads
                     && Acc::mergeable(op, b.rp.body_dtype)
-                    && rvars
-                        .iter()
-                        .any(|&v| Some(v) != b.rp.inner || b.rp.inner_is_out)
+                    && !b.rp.looped.is_empty()
             }
             None => false,
         };
@@ -671,11 +654,7 @@ impl<'p> Executor<'p> {
                     })?;
             }
         } else if rows_per_task >= positions {
-            let mut env = base_env.to_vec();
-            for (k, out_row) in dest.chunks_mut(row).enumerate() {
-                set_position(&mut env, outer, extents, k);
-                self.fill_row(&b.rp, &mut env, 0, out_row, arrays)?;
-            }
+            run_chunk((0, dest))?;
         } else {
             dest.par_chunks_mut(chunk)
                 .enumerate()

@@ -1,5 +1,6 @@
 //! Vectorised kernels where the scalar library call is the bottleneck: `exp` on f64
-//! columns, compiled for AVX-512 / AVX2+FMA as well as the baseline and chosen at run time.
+//! columns, compiled for AVX-512 / AVX2+FMA as well as the baseline and chosen at run time
+//! (`multiversion!`).
 //!
 //! `exp` is Cody-Waite range reduction (x = n ln2 + r, |r| <= ln2/2), a degree-13 Taylor
 //! polynomial for e^r (truncation error below 1e-17 relative) and 2^n built from the
@@ -53,35 +54,9 @@ fn exp_loop(x: &[f64], out: &mut [f64]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn exp_avx512(x: &[f64], out: &mut [f64]) {
-    exp_loop(x, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn exp_avx2(x: &[f64], out: &mut [f64]) {
-    exp_loop(x, out)
-}
-
-/// `out[k] = e^x[k]` for every element.
-pub(crate) fn exp_into(x: &[f64], out: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
-            // SAFETY: the CPU supports the features the function is compiled for (checked
-            // just above); the function itself is safe Rust.
-            unsafe { exp_avx512(x, out) };
-            return;
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: as above, for AVX2 and FMA.
-            unsafe { exp_avx2(x, out) };
-            return;
-        }
-    }
-    exp_loop(x, out);
+multiversion! {
+    /// `out[k] = e^x[k]` for every element.
+    pub(crate) fn exp_into(x: &[f64], out: &mut [f64]) => exp_loop
 }
 
 #[cfg(test)]
