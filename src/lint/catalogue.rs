@@ -1,6 +1,6 @@
 //! The rule catalogue as data: `rules/<code>.toml`, embedded at build time. Each file holds a
 //! rule's name, severity, default, fix applicability, status, documentation, and the
-//! `invalid`/`valid` examples that `tests/rules.rs` runs.
+//! `invalid`/`valid` examples that `tests/it/rules.rs` runs.
 
 use std::sync::OnceLock;
 
@@ -73,7 +73,7 @@ pub const SOURCES: &[(&str, &str)] = embed![
 ];
 
 /// The whole catalogue, ordered by code. The files are part of the build, not user input:
-/// `tests/rules.rs` parses each one, so a malformed file cannot reach a release.
+/// `tests/it/rules.rs` parses each one, so a malformed file cannot reach a release.
 pub fn catalogue() -> &'static [RuleDoc] {
     static CATALOGUE: OnceLock<Vec<RuleDoc>> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
