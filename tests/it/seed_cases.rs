@@ -24,8 +24,13 @@ fn check(file: &str) -> Vec<String> {
     if raised != marked {
         failures.push(format!(
             "{file}: NumPy raised on lines {raised:?} but `# error:` marks lines {marked:?} \
-             (fix the fixture): {:?}",
-            numpy.errors
+             (fix the fixture): {}",
+            numpy
+                .errors
+                .iter()
+                .map(|e| format!("line {}: {}: {}", e.line, e.kind, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
     }
 
