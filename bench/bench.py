@@ -3,10 +3,17 @@
 
 NumPy is timed with perf_counter around the computation in this process; Overt reports
 its compute time (excluding parsing and file I/O) through the hidden `--time` flag.
-Each side's measurement is a warm one (the second of two back-to-back runs). Outputs are
-checked to agree before any time is reported.
+Every measurement is a warm one: each round runs NumPy once untimed and then `--repeat`
+times timed, and Overt `--repeat + 1` times in one process, the first untimed. A row's
+time is the median of all its timed runs (rounds x repeat), which this shared machine
+needs: single runs vary by up to 2x. Outputs are checked to agree before any time is
+reported.
 
-Usage: bench.py OVERT_BINARY [--rounds N] [--only NAME,...]
+After NumPy's runs the script waits a moment before starting Overt: OpenBLAS's worker
+threads keep spinning for about 0.1 s after a call (its thread timeout), and on a
+2-core machine they would take a core from whatever runs next.
+
+Usage: bench.py OVERT_BINARY [--rounds N] [--repeat K] [--only NAME,...]
 """
 
 import argparse
@@ -100,26 +107,35 @@ WORKLOADS = [
 ]
 
 
-def time_numpy(fn, inputs):
-    fn(**inputs)  # warm
-    t0 = time.perf_counter()
-    out = fn(**inputs)
-    return time.perf_counter() - t0, out
+# Seconds to let OpenBLAS's spinning worker threads go idle before timing Overt.
+BLAS_SETTLE_S = 0.3
 
 
-def time_overt(binary, program, data, out_path):
-    cmd = [binary, "run", program, "--in", data, "--out", out_path, "--time", "--repeat", "2"]
+def time_numpy(fn, inputs, repeat):
+    out = fn(**inputs)  # warm
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn(**inputs)
+        times.append(time.perf_counter() - t0)
+    return times, out
+
+
+def time_overt(binary, program, data, out_path, repeat):
+    cmd = [binary, "run", program, "--in", data, "--out", out_path, "--time",
+           "--repeat", str(repeat + 1)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
     times = [float(l.split()[1]) for l in proc.stderr.splitlines() if l.startswith("compute_s ")]
-    return times[-1]
+    return times[1:]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("overt")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only", default="")
     ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "overt-bench"))
     args = ap.parse_args()
@@ -130,7 +146,7 @@ def main():
         blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads")) for i in threadpool_info()]
     except ImportError:
         blas = "threadpoolctl not installed"
-    print(f"# numpy {np.__version__}, BLAS {blas}, rounds {args.rounds}, median of warm runs")
+    print(f"# numpy {np.__version__}, BLAS {blas}, rounds {args.rounds} x repeat {args.repeat}, median of warm runs")
     print(f"{'name':<26} {'numpy_s':>10} {'overt_s':>10} {'speedup':>8}")
     speedups = []
     for name, program, make, fn, out_name in WORKLOADS:
@@ -145,9 +161,10 @@ def main():
         t_np, t_ov = [], []
         expected = None
         for _ in range(args.rounds):
-            t, expected = time_numpy(fn, inputs)
-            t_np.append(t)
-            t_ov.append(time_overt(args.overt, prog, data, out_path))
+            t, expected = time_numpy(fn, inputs, args.repeat)
+            t_np.extend(t)
+            time.sleep(BLAS_SETTLE_S)
+            t_ov.extend(time_overt(args.overt, prog, data, out_path, args.repeat))
         got = np.load(out_path)[out_name]
         if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-9, atol=1e-9):
             err = np.abs(got - expected).max() if got.shape == expected.shape else "shape"

@@ -38,12 +38,31 @@ impl Scalar {
 }
 
 /// Contiguous row-major element storage, one variant per dtype.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum TensorData {
     Bool(Vec<bool>),
     I64(Vec<i64>),
     F32(Vec<f32>),
     F64(Vec<f64>),
+}
+
+/// A copy lives in memory of the same kind as a freshly read input (huge pages advised for
+/// a large buffer), so a copy computes as fast as the original.
+impl Clone for TensorData {
+    fn clone(&self) -> TensorData {
+        fn copy<T: Copy>(v: &[T]) -> Vec<T> {
+            let mut out = Vec::new();
+            reserve_huge(&mut out, v.len());
+            out.extend_from_slice(v);
+            out
+        }
+        match self {
+            TensorData::Bool(v) => TensorData::Bool(copy(v)),
+            TensorData::I64(v) => TensorData::I64(copy(v)),
+            TensorData::F32(v) => TensorData::F32(copy(v)),
+            TensorData::F64(v) => TensorData::F64(copy(v)),
+        }
+    }
 }
 
 impl TensorData {
