@@ -148,6 +148,9 @@ fn run_inner(args: &Args) -> Result<ExitCode, Failure> {
     let mut results = Vec::new();
     let rounds = args.repeat.max(1);
     for round in 0..rounds {
+        // A repeated run's results go before the next run starts, so their memory is
+        // free for it (as NumPy's allocator reuses a freed result's memory).
+        drop(std::mem::take(&mut results));
         // Copies for repeated timing runs; the last run takes the inputs themselves.
         let inputs = if round + 1 == rounds {
             std::mem::take(&mut bound.inputs)
