@@ -1,19 +1,18 @@
 //! Sum-of-products contractions (`C[b,i,j] = sum(A[b,i,k] * B[b,k,j] for k)`, in any axis
 //! order) routed to matrix multiply: operands are viewed (or, when their axes are not
-//! grouped batch/row/reduced, packed once) as batches of matrices and multiplied with faer.
+//! grouped batch/row/reduced, packed once) as batches of matrices and multiplied: f64 with
+//! the kernels of `gemm` (they beat faer's here), f32 with faer.
 
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::runtime::plan::{ArrayId, BinaryOp, Expr, Plan, ReduceOp, Step, VarId};
 use crate::runtime::tensor::{Tensor, TensorData};
 
-use super::gemm::{gemm_small, Strides};
+use super::gemm::{gemm, Strides, BLOCKED};
 use super::{permute, Arrays, ExecError, Executor};
 
 /// Below this many multiply-adds the block loops are as fast as a matmul call.
 const MIN_FLOPS: usize = 1 << 15;
-/// Products whose sides are all at most this go to the small-matrix kernel (`gemm`).
-const SMALL: usize = 128;
 
 /// A load of the form `X[v0, v1, ...]` with distinct plain variables.
 fn plain_load(e: &Expr) -> Option<(usize, Vec<VarId>)> {
@@ -161,11 +160,7 @@ pub(super) fn try_contract(
         .collect();
     let data = match (a_t.data(), b_t.data()) {
         (TensorData::F64(a), TensorData::F64(b)) => {
-            let prod = if m.max(n).max(k) <= SMALL {
-                shapes.run_small(a, &plan.a_vars, b, &plan.b_vars, (nb, m, n, k))
-            } else {
-                shapes.run(a, &plan.a_vars, b, &plan.b_vars, (nb, m, n, k))
-            };
+            let prod = shapes.run_f64(a, &plan.a_vars, b, &plan.b_vars, (nb, m, n, k));
             TensorData::F64(reorder(prod, &order_c, &plan.out, extents))
         }
         (TensorData::F32(a), TensorData::F32(b)) => {
@@ -292,8 +287,8 @@ impl Shapes<'_> {
         c
     }
 
-    /// `run` for f64 products with every side at most `SMALL`.
-    fn run_small(
+    /// `run` for f64 products, with the kernels of `gemm`.
+    fn run_f64(
         &self,
         a: &[f64],
         a_vars: &[VarId],
@@ -340,9 +335,10 @@ impl Shapes<'_> {
         let one = |pack: &mut Vec<f64>, (bi, cb): (usize, &mut [f64])| {
             let (a, sa) = part(&la, bi, m, k);
             let (b, sb) = part(&lb, bi, k, n);
-            gemm_small((m, n, k), a, sa, b, sb, cb, pack);
+            gemm((m, n, k), a, sa, b, sb, cb, pack);
         };
-        if nb * m * n * k < 1 << 18 {
+        // A large product splits itself across the threads; small ones run one per thread.
+        if nb * m * n * k < 1 << 18 || m * n * k >= BLOCKED {
             let mut pack = Vec::new();
             c.chunks_mut((m * n).max(1))
                 .enumerate()

@@ -19,7 +19,7 @@ pub(crate) struct Strides {
 /// `c (m x n, row-major) = a (m x k) * b (k x n)`. Panics unless every element `(r, c)` of
 /// `a` and `b` addressed through the strides is inside the slices, and `c` holds `m * n`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_small(
+pub(crate) fn gemm(
     (m, n, k): (usize, usize, usize),
     a: &[f64],
     sa: Strides,
@@ -48,22 +48,35 @@ pub(crate) fn gemm_small(
         b,
         sb,
     };
+    let big = m.saturating_mul(n).saturating_mul(k) >= BLOCKED;
     #[cfg(target_arch = "x86_64")]
     {
         if is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above); `wide512` is safe Rust
             // compiled with that feature.
-            return unsafe { x86::wide512(&args, c, pack) };
+            return unsafe { x86::wide512(&args, c, pack, big) };
         }
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             // SAFETY: as above, for AVX2 and FMA.
-            return unsafe { x86::wide256(&args, c, pack) };
+            return unsafe { x86::wide256(&args, c, pack, big) };
         }
     }
-    product::<4, 4>(&args, c, pack, kernel::<4, 4>)
+    if big {
+        blocked::<4, 4>(&args, c, kernel::<4, 4>)
+    } else {
+        product::<4, 4>(&args, c, pack, kernel::<4, 4>)
+    }
 }
 
-/// The operands of one product, bounds already checked by `gemm_small`.
+/// Products with at least this many multiply-adds are blocked for the caches and split
+/// across threads (`blocked`); smaller ones run whole on the calling thread (`product`).
+pub(crate) const BLOCKED: usize = 1 << 24;
+/// Depth of one block: a `KC x NR` panel of B stays in L1, an `MC x KC` block of A in L2.
+const KC: usize = 256;
+/// Tiles of A per block (`MC = MR * A_TILES`).
+const A_TILES: usize = 16;
+
+/// The operands of one product, bounds already checked by `gemm`.
 struct Args<'a> {
     m: usize,
     n: usize,
@@ -100,13 +113,70 @@ impl Tile<'_> {
     }
 }
 
+/// Where a tile's result goes: `rows x width` elements of C, row `r` at
+/// `c[r * row..][..width]`, written, or added to what is there when `add`.
+struct Dst<'c> {
+    c: &'c mut [f64],
+    row: usize,
+    rows: usize,
+    width: usize,
+    add: bool,
+}
+
+impl<'c> Dst<'c> {
+    /// Tile `(i, j)` of a row-major C with `n` columns and `m` rows.
+    #[inline(always)]
+    fn tile<const MR: usize, const NR: usize>(
+        c: &'c mut [f64],
+        n: usize,
+        (i, j): (usize, usize),
+        m: usize,
+        add: bool,
+    ) -> Dst<'c> {
+        Dst {
+            c: &mut c[i * MR * n + j * NR..],
+            row: n,
+            rows: MR.min(m - i * MR),
+            width: NR.min(n - j * NR),
+            add,
+        }
+    }
+
+    /// Whether the tile is whole (`MR x NR`) and inside `c`: the kernels then store their
+    /// vectors straight into C.
+    #[inline(always)]
+    fn whole<const MR: usize, const NR: usize>(&self) -> bool {
+        self.rows == MR
+            && self.width == NR
+            && (MR - 1)
+                .checked_mul(self.row)
+                .and_then(|o| o.checked_add(NR))
+                .is_some_and(|end| end <= self.c.len())
+    }
+
+    /// Stores a tile computed into `acc` (the path for partial tiles).
+    #[inline(always)]
+    fn store<const MR: usize, const NR: usize>(self, acc: &[[f64; NR]; MR]) {
+        for (r, acc_row) in acc.iter().enumerate().take(self.rows) {
+            let dst = &mut self.c[r * self.row..r * self.row + self.width];
+            if self.add {
+                for (d, &v) in dst.iter_mut().zip(acc_row) {
+                    *d += v;
+                }
+            } else {
+                dst.copy_from_slice(&acc_row[..self.width]);
+            }
+        }
+    }
+}
+
 /// The product with an `MR x NR` tile kernel.
 #[inline(always)]
 fn product<const MR: usize, const NR: usize>(
     x: &Args<'_>,
     c: &mut [f64],
     pack: &mut Vec<f64>,
-    kernel: impl Fn(Tile<'_>) -> [[f64; NR]; MR],
+    kernel: impl Fn(Tile<'_>, Dst<'_>),
 ) {
     let (m, n, k) = (x.m, x.n, x.k);
     let mp = m.div_ceil(MR);
@@ -144,7 +214,6 @@ fn product<const MR: usize, const NR: usize>(
         }
     }
     for j in 0..np {
-        let width = NR.min(n - j * NR);
         let (b, b_row) = if b_direct {
             (&x.b[j * NR..], x.sb.rows)
         } else {
@@ -170,18 +239,102 @@ fn product<const MR: usize, const NR: usize>(
                     b_row,
                 }
             };
-            let acc = kernel(tile);
-            for (r, acc_row) in acc.iter().enumerate().take(MR.min(m - i * MR)) {
-                let at = (i * MR + r) * n + j * NR;
-                c[at..at + width].copy_from_slice(&acc_row[..width]);
-            }
+            kernel(tile, Dst::tile::<MR, NR>(c, n, (i, j), m, false));
         }
+    }
+}
+
+/// The product blocked for the caches (the loop order of BLIS): for each `KC`-deep slice
+/// of the shared dimension, B's slice is packed once into `NR`-wide panels (shared by all
+/// threads), and every thread takes blocks of `MC` rows of C, packs its slice of A into
+/// `MR`-row panels, and runs the kernel over every (B panel, A panel) pair: the B panel
+/// stays in L1 while the A block streams from L2. The first slice writes C, later ones add.
+#[inline(always)]
+fn blocked<const MR: usize, const NR: usize>(
+    x: &Args<'_>,
+    c: &mut [f64],
+    kernel: impl Fn(Tile<'_>, Dst<'_>) + Sync,
+) {
+    use rayon::prelude::*;
+    let (n, k) = (x.n, x.k);
+    let np = n.div_ceil(NR);
+    let mc = MR * A_TILES;
+    let mut bp = vec![0.0f64; np * NR * KC.min(k)];
+    for pc in (0..k).step_by(KC) {
+        let kc = KC.min(k - pc);
+        // B panels: panel j holds rows pc.. and columns j*NR.. as bp[j][p*NR + c].
+        bp[..np * NR * kc]
+            .par_chunks_mut(NR * kc)
+            .enumerate()
+            .for_each(|(j, panel)| {
+                let width = NR.min(n - j * NR);
+                for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
+                    let row = (pc + p) * x.sb.rows + j * NR * x.sb.cols;
+                    if x.sb.cols == 1 {
+                        dst[..width].copy_from_slice(&x.b[row..row + width]);
+                    } else {
+                        for (cc, d) in dst[..width].iter_mut().enumerate() {
+                            *d = x.b[row + cc * x.sb.cols];
+                        }
+                    }
+                }
+            });
+        let bp = &bp[..np * NR * kc];
+        c.par_chunks_mut(mc * n).enumerate().for_each_init(
+            Vec::new,
+            |ap: &mut Vec<f64>, (ib, cblock)| {
+                let i0 = ib * mc;
+                let rows = cblock.len() / n;
+                let tiles = rows.div_ceil(MR);
+                // Rows of A in place when contiguous and B has few panels (every tile but a
+                // ragged last one); the rest packed: panel i holds rows i0 + i*MR.. as ap[i][p*MR + r].
+                // (Packing pays when the block meets many B panels.)
+                let in_place = |i: usize| x.sa.cols == 1 && np < 8 && (i + 1) * MR <= rows;
+                ap.clear();
+                ap.resize(tiles * MR * kc, 0.0);
+                for (i, panel) in ap.chunks_exact_mut(MR * kc).enumerate() {
+                    if in_place(i) {
+                        continue;
+                    }
+                    for r in 0..MR.min(rows - i * MR) {
+                        let row = (i0 + i * MR + r) * x.sa.rows + pc * x.sa.cols;
+                        for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
+                            dst[r] = x.a[row + p * x.sa.cols];
+                        }
+                    }
+                }
+                for (j, b) in bp.chunks_exact(NR * kc).enumerate() {
+                    for (i, a) in ap.chunks_exact(MR * kc).enumerate() {
+                        let tile = if in_place(i) {
+                            Tile {
+                                k: kc,
+                                a: &x.a[(i0 + i * MR) * x.sa.rows + pc..],
+                                a_row: x.sa.rows,
+                                a_step: 1,
+                                b,
+                                b_row: NR,
+                            }
+                        } else {
+                            Tile {
+                                k: kc,
+                                a,
+                                a_row: 1,
+                                a_step: MR,
+                                b,
+                                b_row: NR,
+                            }
+                        };
+                        kernel(tile, Dst::tile::<MR, NR>(cblock, n, (i, j), rows, pc > 0));
+                    }
+                }
+            },
+        );
     }
 }
 
 /// The portable kernel: the `MR x NR` tile of the product.
 #[inline(always)]
-fn kernel<const MR: usize, const NR: usize>(t: Tile<'_>) -> [[f64; NR]; MR] {
+fn kernel<const MR: usize, const NR: usize>(t: Tile<'_>, dst: Dst<'_>) {
     t.check::<MR, NR>();
     let mut acc = [[0.0f64; NR]; MR];
     for p in 0..t.k {
@@ -193,7 +346,7 @@ fn kernel<const MR: usize, const NR: usize>(t: Tile<'_>) -> [[f64; NR]; MR] {
             }
         }
     }
-    acc
+    dst.store(&acc);
 }
 
 /// Tile kernels written with x86 vector intrinsics: left to itself, the compiler
@@ -203,52 +356,100 @@ fn kernel<const MR: usize, const NR: usize>(t: Tile<'_>) -> [[f64; NR]; MR] {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{product, Args, Tile};
+    use super::{blocked, product, Args, Dst, Tile};
 
     #[target_feature(enable = "avx512f")]
-    pub(super) fn wide512(x: &Args<'_>, c: &mut [f64], pack: &mut Vec<f64>) {
-        product::<8, 16>(x, c, pack, |t| kernel_8x16(t))
+    pub(super) fn wide512(x: &Args<'_>, c: &mut [f64], pack: &mut Vec<f64>, big: bool) {
+        if big {
+            blocked::<8, 16>(x, c, |t, d| kernel_8x16(t, d))
+        } else {
+            product::<8, 16>(x, c, pack, |t, d| kernel_8x16(t, d))
+        }
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn wide256(x: &Args<'_>, c: &mut [f64], pack: &mut Vec<f64>) {
-        product::<6, 8>(x, c, pack, |t| kernel_6x8(t))
+    pub(super) fn wide256(x: &Args<'_>, c: &mut [f64], pack: &mut Vec<f64>, big: bool) {
+        if big {
+            blocked::<6, 8>(x, c, |t, d| kernel_6x8(t, d))
+        } else {
+            product::<6, 8>(x, c, pack, |t, d| kernel_6x8(t, d))
+        }
     }
 
     /// Defines a tile kernel `$name` for `$feature`: `$mr` rows of the tile, each two
     /// vectors of `$lanes` f64 (so `NR` = 2 * `$lanes`), `2 * $mr` accumulators.
     macro_rules! tile_kernel {
         ($name:ident, $feature:literal, $mr:literal, $lanes:literal,
-         $zero:ident, $load:ident, $set1:ident, $fma:ident, $store:ident) => {
+         $zero:ident, $load:ident, $set1:ident, $fma:ident, $add:ident, $store:ident) => {
             #[target_feature(enable = $feature)]
-            fn $name(t: Tile<'_>) -> [[f64; 2 * $lanes]; $mr] {
+            fn $name(t: Tile<'_>, dst: Dst<'_>) {
                 t.check::<$mr, { 2 * $lanes }>();
                 let mut acc = [[$zero(); 2]; $mr];
-                let rows: [*const f64; $mr] = std::array::from_fn(|r| t.a[r * t.a_row..].as_ptr());
-                for p in 0..t.k {
-                    // SAFETY: `check` proved (k-1)*b_row + NR <= b.len() and
-                    // (MR-1)*a_row + (k-1)*a_step < a.len(), so with p < k every load below
-                    // is inside the slices.
-                    unsafe {
-                        let brow = t.b.as_ptr().add(p * t.b_row);
-                        let b0 = $load(brow);
-                        let b1 = $load(brow.add($lanes));
-                        for (acc_r, row) in acc.iter_mut().zip(rows) {
-                            let ar = $set1(*row.add(p * t.a_step));
-                            acc_r[0] = $fma(ar, b0, acc_r[0]);
-                            acc_r[1] = $fma(ar, b1, acc_r[1]);
+                // SAFETY (every loop): `check` proved (k-1)*b_row + NR <= b.len() and
+                // (MR-1)*a_row + (k-1)*a_step < a.len(), so with p < k and r < MR every
+                // load below is inside the slices.
+                // One step of the shared dimension, A's element (r, p) read through `$a`.
+                macro_rules! run {
+                    (|$p:ident, $r:ident| $a:expr) => {
+                        for $p in 0..t.k {
+                            unsafe {
+                                let brow = t.b.as_ptr().add($p * t.b_row);
+                                let b0 = $load(brow);
+                                let b1 = $load(brow.add($lanes));
+                                for ($r, acc_r) in acc.iter_mut().enumerate() {
+                                    let ar = $set1(*$a);
+                                    acc_r[0] = $fma(ar, b0, acc_r[0]);
+                                    acc_r[1] = $fma(ar, b1, acc_r[1]);
+                                }
+                            }
+                        }
+                    };
+                }
+                // The loops differ only in how they address A: with constant strides the
+                // loads need no arithmetic of their own (the general loop's crowded the
+                // FMAs out of the front end).
+                if t.a_row == 1 && t.a_step == $mr {
+                    // Packed A: one pointer, constant offsets.
+                    let a = t.a.as_ptr();
+                    run!(|p, r| a.add(p * $mr + r));
+                } else if t.a_step == 1 {
+                    // Rows of A in place: one pointer per row, indexed by p.
+                    let rows: [*const f64; $mr] =
+                        std::array::from_fn(|r| t.a[r * t.a_row..].as_ptr());
+                    run!(|p, r| rows[r].add(p));
+                } else {
+                    let rows: [*const f64; $mr] =
+                        std::array::from_fn(|r| t.a[r * t.a_row..].as_ptr());
+                    run!(|p, r| rows[r].add(p * t.a_step));
+                }
+                if dst.whole::<$mr, { 2 * $lanes }>() {
+                    let c = dst.c.as_mut_ptr();
+                    for (r, v) in acc.iter().enumerate() {
+                        // SAFETY: `whole` proved (MR-1)*row + NR <= c.len(), so row r's
+                        // two vectors, c[r*row..][..NR], are inside `c`.
+                        unsafe {
+                            let at = c.add(r * dst.row);
+                            let (mut v0, mut v1) = (v[0], v[1]);
+                            if dst.add {
+                                v0 = $add(v0, $load(at));
+                                v1 = $add(v1, $load(at.add($lanes)));
+                            }
+                            $store(at, v0);
+                            $store(at.add($lanes), v1);
                         }
                     }
-                }
-                let mut out = [[0.0f64; 2 * $lanes]; $mr];
-                for (o, v) in out.iter_mut().zip(acc) {
-                    // SAFETY: `o` is 2 * lanes writable f64; the stores write its two halves.
-                    unsafe {
-                        $store(o.as_mut_ptr(), v[0]);
-                        $store(o.as_mut_ptr().add($lanes), v[1]);
+                } else {
+                    let mut out = [[0.0f64; 2 * $lanes]; $mr];
+                    for (o, v) in out.iter_mut().zip(acc) {
+                        // SAFETY: `o` is 2 * lanes writable f64; the stores write its two
+                        // halves.
+                        unsafe {
+                            $store(o.as_mut_ptr(), v[0]);
+                            $store(o.as_mut_ptr().add($lanes), v[1]);
+                        }
                     }
+                    dst.store(&out);
                 }
-                out
             }
         };
     }
@@ -262,6 +463,7 @@ mod x86 {
         _mm512_loadu_pd,
         _mm512_set1_pd,
         _mm512_fmadd_pd,
+        _mm512_add_pd,
         _mm512_storeu_pd
     );
     tile_kernel!(
@@ -273,6 +475,7 @@ mod x86 {
         _mm256_loadu_pd,
         _mm256_set1_pd,
         _mm256_fmadd_pd,
+        _mm256_add_pd,
         _mm256_storeu_pd
     );
 }
@@ -303,20 +506,35 @@ mod tests {
 
     type Product = fn(&Args<'_>, &mut [f64], &mut Vec<f64>);
 
-    /// Every tile kernel this CPU can run, under its name.
+    /// Every tile kernel this CPU can run, whole (`product`) and blocked, under its name.
     fn variants() -> Vec<(&'static str, Product)> {
-        let mut v: Vec<(&'static str, Product)> = vec![("portable 4x4", |x, c, p| {
-            product::<4, 4>(x, c, p, kernel::<4, 4>)
-        })];
+        let mut v: Vec<(&'static str, Product)> = vec![
+            ("portable 4x4", |x, c, p| {
+                product::<4, 4>(x, c, p, kernel::<4, 4>)
+            }),
+            ("portable 4x4 blocked", |x, c, _| {
+                blocked::<4, 4>(x, c, kernel::<4, 4>)
+            }),
+        ];
         #[cfg(target_arch = "x86_64")]
         {
             if is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F (checked just above).
-                v.push(("avx512 8x16", |x, c, p| unsafe { x86::wide512(x, c, p) }));
+                // SAFETY (both): the CPU supports AVX-512F (checked just above).
+                v.push(("avx512 8x16", |x, c, p| unsafe {
+                    x86::wide512(x, c, p, false)
+                }));
+                v.push(("avx512 8x16 blocked", |x, c, p| unsafe {
+                    x86::wide512(x, c, p, true)
+                }));
             }
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                v.push(("avx2 6x8", |x, c, p| unsafe { x86::wide256(x, c, p) }));
+                // SAFETY (both): the CPU supports AVX2 and FMA (checked just above).
+                v.push(("avx2 6x8", |x, c, p| unsafe {
+                    x86::wide256(x, c, p, false)
+                }));
+                v.push(("avx2 6x8 blocked", |x, c, p| unsafe {
+                    x86::wide256(x, c, p, true)
+                }));
             }
         }
         v
@@ -336,6 +554,9 @@ mod tests {
                 (17, 33, 9),
                 (24, 48, 2),
                 (64, 64, 64),
+                // Several row blocks, several depth slices (KC = 256), ragged edges.
+                (150, 40, 300),
+                (136, 64, 513),
             ] {
                 let a: Vec<f64> = (0..m * k).map(|x| ((x * 7 % 13) as f64) - 6.0).collect();
                 let b: Vec<f64> = (0..k * n).map(|x| ((x * 5 % 11) as f64) * 0.5).collect();
@@ -373,9 +594,9 @@ mod tests {
         let mut pack = Vec::new();
         let s = Strides { rows: 1, cols: 1 };
         let mut c = vec![f64::NAN; 10];
-        gemm_small((5, 2, 0), &[], s, &[], s, &mut c, &mut pack);
+        gemm((5, 2, 0), &[], s, &[], s, &mut c, &mut pack);
         assert!(c.iter().all(|&x| x == 0.0));
         let mut c: Vec<f64> = vec![];
-        gemm_small((0, 3, 4), &[], s, &[0.0; 12], s, &mut c, &mut pack);
+        gemm((0, 3, 4), &[], s, &[0.0; 12], s, &mut c, &mut pack);
     }
 }
