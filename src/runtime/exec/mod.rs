@@ -930,6 +930,8 @@ impl<'p> Executor<'p> {
         let mut base = 0usize;
         let mut step = 0usize;
         let mut has_inner = false;
+        // The first index column (axis, column); a second one makes `gather` offsets.
+        let mut single: Option<(usize, Col<'_, i64>)> = None;
         let mut gather: Option<Vec<usize>> = None;
         for (axis, ix) in index.iter().enumerate() {
             let (dim, stride) = (shape[axis], strides[axis]);
@@ -950,11 +952,20 @@ impl<'p> Executor<'p> {
                         base += i as usize * stride;
                     }
                     Val::I64(col) => {
+                        if let Some(&i) = col.iter().find(|&&i| i < 0 || i as u64 >= dim as u64) {
+                            return Err(oob(axis, i));
+                        }
+                        if gather.is_none() && single.is_none() {
+                            single = Some((axis, col));
+                            continue;
+                        }
                         let offsets = gather.get_or_insert_with(|| vec![0usize; len]);
-                        for (o, &i) in offsets.iter_mut().zip(col.iter()) {
-                            if i < 0 || i as u64 >= dim as u64 {
-                                return Err(oob(axis, i));
+                        if let Some((a, first)) = single.take() {
+                            for (o, &i) in offsets.iter_mut().zip(first.iter()) {
+                                *o += i as usize * strides[a];
                             }
+                        }
+                        for (o, &i) in offsets.iter_mut().zip(col.iter()) {
                             *o += i as usize * stride;
                         }
                     }
@@ -978,9 +989,17 @@ impl<'p> Executor<'p> {
             base: usize,
             step: usize,
             has_inner: bool,
-            gather: &Option<Vec<usize>>,
+            (single, gather): (Option<(usize, &[i64])>, &Option<Vec<usize>>),
             len: usize,
         ) -> Val<'a> {
+            if let Some((stride, col)) = single {
+                // One index column (`x[idx[i]]`), checked above: no offset table.
+                return T::col(Pooled::collect(
+                    col.iter()
+                        .enumerate()
+                        .map(|(k, &i)| data[base + k * step + i as usize * stride]),
+                ));
+            }
             match gather {
                 Some(offsets) => T::col(Pooled::collect(
                     offsets
@@ -993,11 +1012,15 @@ impl<'p> Executor<'p> {
                 None => T::col(Pooled::collect((0..len).map(|k| data[base + k * step]))),
             }
         }
+        let cols = (
+            single.as_ref().map(|(a, col)| (strides[*a], &col[..])),
+            &gather,
+        );
         Ok(match t.data() {
-            TensorData::F64(d) => pick(d, base, step, has_inner, &gather, len),
-            TensorData::F32(d) => pick(d, base, step, has_inner, &gather, len),
-            TensorData::I64(d) => pick(d, base, step, has_inner, &gather, len),
-            TensorData::Bool(d) => pick(d, base, step, has_inner, &gather, len),
+            TensorData::F64(d) => pick(d, base, step, has_inner, cols, len),
+            TensorData::F32(d) => pick(d, base, step, has_inner, cols, len),
+            TensorData::I64(d) => pick(d, base, step, has_inner, cols, len),
+            TensorData::Bool(d) => pick(d, base, step, has_inner, cols, len),
         })
     }
 }

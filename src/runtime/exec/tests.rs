@@ -267,3 +267,58 @@ fn column_reductions_split_long_rows_across_threads() {
         .collect();
     assert_eq!(out[1].as_i64().unwrap(), a.as_slice());
 }
+
+#[test]
+fn gathers_over_two_columns_and_beside_a_contiguous_axis() {
+    // y[i] = A[r[i], c[i]], then z[i, j] = A[r[i], j] for a 3x4 A.
+    let vars = vec![var("i", 3), var("j", 4)];
+    let arrays = vec![
+        arr("A", Dtype::F64, &[3, 4]),
+        arr("r", Dtype::I64, &[3]),
+        arr("c", Dtype::I64, &[3]),
+        arr("y", Dtype::F64, &[3]),
+        arr("z", Dtype::F64, &[3, 4]),
+    ];
+    let a = Tensor::from_f64(vec![3, 4], (0..12).map(f64::from).collect()).unwrap();
+    let pairs = Expr::Load {
+        array: 0,
+        index: vec![load(1, &[0]), load(2, &[0])],
+        span: TextRange::default(),
+    };
+    let rows = Expr::Load {
+        array: 0,
+        index: vec![load(1, &[0]), Expr::Var(1)],
+        span: TextRange::default(),
+    };
+    let steps = vec![map(3, &[0], pairs), map(4, &[0, 1], rows)];
+    let r = Tensor::from_i64(vec![3], vec![2, 0, 1]).unwrap();
+    let c = Tensor::from_i64(vec![3], vec![3, 1, 0]).unwrap();
+    let out = run(
+        vars.clone(),
+        arrays.clone(),
+        steps.clone(),
+        vec![a.clone(), r.clone(), c],
+        vec![3, 4],
+    );
+    assert_eq!(out[0].as_f64().unwrap(), &[11.0, 1.0, 4.0]);
+    let want: Vec<f64> = [2.0, 0.0, 1.0]
+        .iter()
+        .flat_map(|&row| (0..4).map(move |j| row * 4.0 + f64::from(j)))
+        .collect();
+    assert_eq!(out[1].as_f64().unwrap(), &want[..]);
+    // The second column out of bounds: the error names axis 1.
+    let plan = Plan {
+        sizes: vec![],
+        vars,
+        inputs: vec![0, 1, 2],
+        arrays,
+        steps,
+        outputs: vec![3],
+    };
+    let bad = Tensor::from_i64(vec![3], vec![3, 4, 0]).unwrap();
+    let err = execute(&plan, &[], vec![a, r, bad], &MemoryBudget::unlimited()).unwrap_err();
+    assert_eq!(
+        err.message,
+        "index 4 is out of bounds for axis 1 of `A` (size 4)"
+    );
+}
