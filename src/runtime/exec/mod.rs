@@ -982,6 +982,13 @@ impl<'p> Executor<'p> {
                 },
             }
         }
+        /// The index columns of a load: none, one (read directly), or several (summed
+        /// into offsets).
+        enum Cols<'c> {
+            None,
+            One { stride: usize, col: &'c [i64] },
+            Offsets(&'c [usize]),
+        }
         // Every offset below is in bounds: each axis index was checked against its size,
         // and a row-major offset of in-bounds indices is below the element count.
         fn pick<'a, T: Elem>(
@@ -989,38 +996,40 @@ impl<'p> Executor<'p> {
             base: usize,
             step: usize,
             has_inner: bool,
-            (single, gather): (Option<(usize, &[i64])>, &Option<Vec<usize>>),
+            cols: Cols<'_>,
             len: usize,
         ) -> Val<'a> {
-            if let Some((stride, col)) = single {
-                // One index column (`x[idx[i]]`), checked above: no offset table.
-                return T::col(Pooled::collect(
+            match cols {
+                // One index column (`x[idx[i]]`): no offset table.
+                Cols::One { stride, col } => T::col(Pooled::collect(
                     col.iter()
                         .enumerate()
                         .map(|(k, &i)| data[base + k * step + i as usize * stride]),
-                ));
-            }
-            match gather {
-                Some(offsets) => T::col(Pooled::collect(
+                )),
+                Cols::Offsets(offsets) => T::col(Pooled::collect(
                     offsets
                         .iter()
                         .enumerate()
                         .map(|(k, o)| data[base + k * step + o]),
                 )),
-                None if !has_inner => Val::Scalar(data[base].to_scalar()),
-                None if step == 1 => T::borrow(&data[base..base + len]),
-                None => T::col(Pooled::collect((0..len).map(|k| data[base + k * step]))),
+                Cols::None if !has_inner => Val::Scalar(data[base].to_scalar()),
+                Cols::None if step == 1 => T::borrow(&data[base..base + len]),
+                Cols::None => T::col(Pooled::collect((0..len).map(|k| data[base + k * step]))),
             }
         }
-        let cols = (
-            single.as_ref().map(|(a, col)| (strides[*a], &col[..])),
-            &gather,
-        );
+        let cols = || match (&single, &gather) {
+            (_, Some(offsets)) => Cols::Offsets(offsets),
+            (Some((a, col)), None) => Cols::One {
+                stride: strides[*a],
+                col,
+            },
+            (None, None) => Cols::None,
+        };
         Ok(match t.data() {
-            TensorData::F64(d) => pick(d, base, step, has_inner, cols, len),
-            TensorData::F32(d) => pick(d, base, step, has_inner, cols, len),
-            TensorData::I64(d) => pick(d, base, step, has_inner, cols, len),
-            TensorData::Bool(d) => pick(d, base, step, has_inner, cols, len),
+            TensorData::F64(d) => pick(d, base, step, has_inner, cols(), len),
+            TensorData::F32(d) => pick(d, base, step, has_inner, cols(), len),
+            TensorData::I64(d) => pick(d, base, step, has_inner, cols(), len),
+            TensorData::Bool(d) => pick(d, base, step, has_inner, cols(), len),
         })
     }
 }
