@@ -83,6 +83,7 @@ mod tests;
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 use ruff_text_size::TextRange;
@@ -523,31 +524,98 @@ impl<'p> Executor<'p> {
     ) -> Result<Vec<T>, ExecError> {
         let out_vars: Vec<VarId> = lhs.iter().flatten().copied().collect();
         let total: usize = out_vars.iter().map(|&v| extents[v]).product();
-        let mut out = super::tensor::zeroed::<T>(total);
         let mut env = vec![0i64; extents.len()];
-        self.fill_block(&out_vars, body, extents, &mut env, arrays, &mut out, true)?;
+        let plan = BlockPlan::new(self.plan, &out_vars, body, extents);
+        if plan.rp.reduce.is_none() && !plan.moved && plan.row * plan.positions == total {
+            // Element-wise: every element is written exactly once, so the output needs no
+            // zeroing first (a whole extra pass over memory for a memory-bound loop).
+            let mut out: Vec<T> = Vec::new();
+            super::tensor::reserve_huge(&mut out, total);
+            self.fill_uninit(&plan, &env, arrays, &mut out.spare_capacity_mut()[..total])?;
+            // SAFETY: `fill_uninit` returned Ok, so it wrote every one of the first `total`
+            // elements (its contract); the capacity is at least `total`.
+            unsafe { out.set_len(total) };
+            return Ok(out);
+        }
+        let mut out = super::tensor::zeroed::<T>(total);
+        self.fill_planned(&plan, &mut env, arrays, &mut out, true)?;
         Ok(out)
     }
 
-    /// Computes `body` at every point of `out_vars` (row-major into `out`), the other
-    /// variables held at their values in `env`. With `parallel`, large work is split
-    /// across threads.
-    #[allow(clippy::too_many_arguments)]
-    fn fill_block<T: Elem>(
+    /// `fill_planned` for an element-wise plan (no reduction, rows in place) into memory
+    /// not yet written. On Ok every element of `out` (`row * positions` long) is written.
+    fn fill_uninit<T: Elem>(
         &self,
-        out_vars: &[VarId],
-        body: &Expr,
-        extents: &[usize],
-        env: &mut [i64],
+        b: &BlockPlan<'_>,
+        env: &[i64],
         arrays: Arrays<'_>,
-        out: &mut [T],
-        parallel: bool,
+        out: &mut [MaybeUninit<T>],
     ) -> Result<(), ExecError> {
-        let plan = BlockPlan::new(self.plan, out_vars, body, extents);
-        self.fill_planned(&plan, env, arrays, out, parallel)
+        let row = b.row;
+        if row == 0 || out.is_empty() {
+            return Ok(());
+        }
+        let extents = b.rp.extents;
+        // Writes `piece`, the points `first..` of the row at `pos`.
+        let fill = |pos: usize, first: usize, piece: &mut [MaybeUninit<T>]| {
+            let mut env = env.to_vec();
+            set_position(&mut env, &b.outer, extents, pos);
+            match b.rp.inner {
+                Some(var) => {
+                    for off in (0..piece.len()).step_by(BLOCK) {
+                        let len = BLOCK.min(piece.len() - off);
+                        let inner = Inner {
+                            var,
+                            start: first + off,
+                            len,
+                        };
+                        let v = self.eval(b.rp.rbody, &env, Some(inner), arrays)?;
+                        if !v.store_uninit(&mut piece[off..off + len]) {
+                            return Err(ExecError::new("internal error: block dtype".into()));
+                        }
+                    }
+                }
+                None => {
+                    let v = self.eval(b.rp.rbody, &env, None, arrays)?;
+                    if !v.store_uninit(piece) {
+                        return Err(ExecError::new("internal error: block dtype".into()));
+                    }
+                }
+            }
+            Ok(())
+        };
+        let work = out.len().saturating_mul(b.rwork);
+        if work < PARALLEL_WORK {
+            for (pos, piece) in out.chunks_mut(row).enumerate() {
+                fill(pos, 0, piece)?;
+            }
+        } else if b.positions < 4 && row >= 2 * BLOCK && b.rp.inner_is_out {
+            // Few long rows: each split across the cores.
+            let seg = (row / 8).div_ceil(BLOCK).max(1) * BLOCK;
+            for (pos, out_row) in out.chunks_mut(row).enumerate() {
+                out_row
+                    .par_chunks_mut(seg)
+                    .enumerate()
+                    .try_for_each(|(s, piece)| fill(pos, s * seg, piece))?;
+            }
+        } else {
+            let per_row = (row * b.rwork).max(1);
+            let rows_per_task = (PARALLEL_WORK / per_row).max(b.positions / 64).max(1);
+            out.par_chunks_mut(rows_per_task * row)
+                .enumerate()
+                .try_for_each(|(c, piece)| {
+                    for (k, out_row) in piece.chunks_mut(row).enumerate() {
+                        fill(c * rows_per_task + k, 0, out_row)?;
+                    }
+                    Ok::<(), ExecError>(())
+                })?;
+        }
+        Ok(())
     }
 
-    /// `fill_block` with the loop order chosen beforehand.
+    /// Computes the plan's body at every point of its output variables (row-major into
+    /// `out`), the other variables held at their values in `env`. With `parallel`, large
+    /// work is split across threads.
     pub(crate) fn fill_planned<T: Elem>(
         &self,
         b: &BlockPlan<'_>,

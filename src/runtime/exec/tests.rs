@@ -322,3 +322,42 @@ fn gathers_over_two_columns_and_beside_a_contiguous_axis() {
         "index 4 is out of bounds for axis 1 of `A` (size 4)"
     );
 }
+
+#[test]
+fn large_element_wise_outputs_are_written_in_full_on_every_path() {
+    // One long row (split across threads), many rows (chunked across threads), and a
+    // small one (one thread): y = 2 * x + i, each element checked.
+    for (rows, cols) in [(1usize, 200_000usize), (300, 700), (3, 5)] {
+        let vars = vec![var("i", rows as i64), var("j", cols as i64)];
+        let arrays = vec![
+            arr("x", Dtype::F64, &[rows as i64, cols as i64]),
+            arr("y", Dtype::F64, &[rows as i64, cols as i64]),
+        ];
+        let x: Vec<f64> = (0..rows * cols).map(|v| (v % 977) as f64 * 0.5).collect();
+        let body = bin(
+            BinaryOp::Add,
+            bin(
+                BinaryOp::Mul,
+                Expr::Const(Scalar::F64(2.0)),
+                load(0, &[0, 1]),
+            ),
+            Expr::Cast {
+                dtype: Dtype::F64,
+                arg: Box::new(Expr::Var(0)),
+            },
+        );
+        let out = run(
+            vars,
+            arrays,
+            vec![map(1, &[0, 1], body)],
+            vec![Tensor::from_f64(vec![rows, cols], x.clone()).unwrap()],
+            vec![1],
+        );
+        let want: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| 2.0 * v + (k / cols) as f64)
+            .collect();
+        assert_eq!(out[0].as_f64().unwrap(), &want[..], "{rows}x{cols}");
+    }
+}

@@ -257,6 +257,38 @@ impl<'a> Val<'a> {
     }
 
     /// Writes the block into `out` (broadcasting a scalar), converting to `T`.
+    /// `store` into memory not yet written: writes every element of `out` and returns
+    /// true, or returns false (writing nothing) when the block has no value of type `T`.
+    pub(crate) fn store_uninit<T: Elem>(&self, out: &mut [MaybeUninit<T>]) -> bool {
+        fn put<T: Copy>(x: Opd<'_, T>, out: &mut [MaybeUninit<T>]) {
+            match x {
+                Opd::One(x) => {
+                    for o in out {
+                        o.write(x);
+                    }
+                }
+                Opd::Many(v) => {
+                    let v = &v[..out.len()];
+                    for (o, &x) in out.iter_mut().zip(v) {
+                        o.write(x);
+                    }
+                }
+            }
+        }
+        if let Some(x) = T::opd(self) {
+            put(x, out);
+            return true;
+        }
+        let v = self.clone().cast(T::DTYPE);
+        match T::opd(&v) {
+            Some(x) => {
+                put(x, out);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn store<T: Elem>(&self, out: &mut [T]) {
         match T::opd(self) {
             Some(Opd::One(x)) => out.fill(x),
