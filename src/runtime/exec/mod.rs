@@ -560,29 +560,13 @@ impl<'p> Executor<'p> {
         let fill = |pos: usize, first: usize, piece: &mut [MaybeUninit<T>]| {
             let mut env = env.to_vec();
             set_position(&mut env, &b.outer, extents, pos);
-            match b.rp.inner {
-                Some(var) => {
-                    for off in (0..piece.len()).step_by(BLOCK) {
-                        let len = BLOCK.min(piece.len() - off);
-                        let inner = Inner {
-                            var,
-                            start: first + off,
-                            len,
-                        };
-                        let v = self.eval(b.rp.rbody, &env, Some(inner), arrays)?;
-                        if !v.store_uninit(&mut piece[off..off + len]) {
-                            return Err(ExecError::new("internal error: block dtype".into()));
-                        }
-                    }
+            self.each_block(&b.rp, &env, first, piece.len(), arrays, |at, len, v| {
+                if v.store_uninit(&mut piece[at..at + len]) {
+                    Ok(())
+                } else {
+                    Err(ExecError::new("internal error: block dtype".into()))
                 }
-                None => {
-                    let v = self.eval(b.rp.rbody, &env, None, arrays)?;
-                    if !v.store_uninit(piece) {
-                        return Err(ExecError::new("internal error: block dtype".into()));
-                    }
-                }
-            }
-            Ok(())
+            })
         };
         let work = out.len().saturating_mul(b.rwork);
         if work < PARALLEL_WORK {
@@ -742,6 +726,35 @@ impl<'p> Executor<'p> {
         Ok(())
     }
 
+    /// Evaluates an element-wise row plan over `width` points of the row from `first` (the
+    /// whole point when there is no inner variable), block by block: `f(at, len, block)`
+    /// gets each block, its offset in the row and its length.
+    fn each_block<'a>(
+        &self,
+        p: &RowPlan,
+        env: &[i64],
+        first: usize,
+        width: usize,
+        arrays: Arrays<'a>,
+        mut f: impl FnMut(usize, usize, Val<'a>) -> Result<(), ExecError>,
+    ) -> Result<(), ExecError> {
+        match p.inner {
+            Some(var) => {
+                for off in (0..width).step_by(BLOCK) {
+                    let len = BLOCK.min(width - off);
+                    let inner = Inner {
+                        var,
+                        start: first + off,
+                        len,
+                    };
+                    f(off, len, self.eval(p.rbody, env, Some(inner), arrays)?)?;
+                }
+                Ok(())
+            }
+            None => f(0, width, self.eval(p.rbody, env, None, arrays)?),
+        }
+    }
+
     /// Computes one output row: every point of the inner output variable (or the one point
     /// of a fully reduced position).
     /// `out[k]` is the point where the inner output variable is `first + k`.
@@ -754,22 +767,11 @@ impl<'p> Executor<'p> {
         arrays: Arrays<'_>,
     ) -> Result<(), ExecError> {
         let Some((op, rvars, span)) = p.reduce else {
-            match p.inner {
-                Some(var) => {
-                    for off in (0..out.len()).step_by(BLOCK) {
-                        let len = BLOCK.min(out.len() - off);
-                        let inner = Inner {
-                            var,
-                            start: first + off,
-                            len,
-                        };
-                        let v = self.eval(p.rbody, env, Some(inner), arrays)?;
-                        v.store(&mut out[off..off + len]);
-                    }
-                }
-                None => self.eval(p.rbody, env, None, arrays)?.store(out),
-            }
-            return Ok(());
+            let width = out.len();
+            return self.each_block(p, env, first, width, arrays, |at, len, v| {
+                v.store(&mut out[at..at + len]);
+                Ok(())
+            });
         };
         let count: usize = rvars.iter().map(|&v| p.extents[v]).product();
         if count == 0
