@@ -461,30 +461,26 @@ mod x86 {
         };
     }
 
-    tile_kernel!(
-        kernel_8x16,
-        "avx512f",
-        8,
-        8,
-        _mm512_setzero_pd,
-        _mm512_loadu_pd,
-        _mm512_set1_pd,
-        _mm512_fmadd_pd,
-        _mm512_add_pd,
-        _mm512_storeu_pd
-    );
-    tile_kernel!(
-        kernel_14x16,
-        "avx512f",
-        14,
-        8,
-        _mm512_setzero_pd,
-        _mm512_loadu_pd,
-        _mm512_set1_pd,
-        _mm512_fmadd_pd,
-        _mm512_add_pd,
-        _mm512_storeu_pd
-    );
+    /// An AVX-512 tile kernel of `$mr` rows.
+    macro_rules! avx512_kernel {
+        ($name:ident, $mr:literal) => {
+            tile_kernel!(
+                $name,
+                "avx512f",
+                $mr,
+                8,
+                _mm512_setzero_pd,
+                _mm512_loadu_pd,
+                _mm512_set1_pd,
+                _mm512_fmadd_pd,
+                _mm512_add_pd,
+                _mm512_storeu_pd
+            );
+        };
+    }
+
+    avx512_kernel!(kernel_8x16, 8);
+    avx512_kernel!(kernel_14x16, 14);
     tile_kernel!(
         kernel_6x8,
         "avx2,fma",
