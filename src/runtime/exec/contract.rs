@@ -8,7 +8,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use crate::runtime::plan::{ArrayId, BinaryOp, Expr, Plan, ReduceOp, Step, VarId};
 use crate::runtime::tensor::{Tensor, TensorData};
 
-use super::gemm::{gemm, Strides, BLOCKED};
+use super::gemm::{gemm, Out, Strides, BLOCKED};
 use super::{permute, Arrays, ExecError, Executor};
 
 /// Below this many multiply-adds the block loops are as fast as a matmul call.
@@ -331,8 +331,11 @@ impl Shapes<'_> {
                 ),
             }
         }
-        let mut c = crate::runtime::tensor::zeroed::<f64>(nb * m * n);
-        let one = |pack: &mut Vec<f64>, (bi, cb): (usize, &mut [f64])| {
+        let total = nb * m * n;
+        let mut c: Vec<f64> = Vec::new();
+        crate::runtime::tensor::reserve_huge(&mut c, total);
+        let out = &mut c.spare_capacity_mut()[..total];
+        let one = |pack: &mut Vec<f64>, (bi, cb): (usize, &mut [Out])| {
             let (a, sa) = part(&la, bi, m, k);
             let (b, sb) = part(&lb, bi, k, n);
             gemm((m, n, k), a, sa, b, sb, cb, pack);
@@ -340,14 +343,17 @@ impl Shapes<'_> {
         // A large product splits itself across the threads; small ones run one per thread.
         if nb * m * n * k < 1 << 18 || m * n * k >= BLOCKED {
             let mut pack = Vec::new();
-            c.chunks_mut((m * n).max(1))
+            out.chunks_mut((m * n).max(1))
                 .enumerate()
                 .for_each(|x| one(&mut pack, x));
         } else {
-            c.par_chunks_mut((m * n).max(1))
+            out.par_chunks_mut((m * n).max(1))
                 .enumerate()
                 .for_each_init(Vec::new, one);
         }
+        // SAFETY: `gemm` writes all `m * n` elements of the chunk it is given, and the
+        // chunks cover the first `total` elements; the capacity is at least `total`.
+        unsafe { c.set_len(total) };
         c
     }
 }

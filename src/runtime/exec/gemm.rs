@@ -12,6 +12,11 @@
 //! hold C: 28 multiply-adds per 16 loads, as BLIS's Skylake-X kernel); 6 x 8 with AVX2
 //! (12 of 16); 4 x 4 otherwise.
 
+use std::mem::MaybeUninit;
+
+/// An element of C: written by the kernels before anything reads it.
+pub(crate) type Out = MaybeUninit<f64>;
+
 /// Where element `(r, c)` of a matrix lives in its slice: `r * rows + c * cols`.
 #[derive(Clone, Copy)]
 pub(crate) struct Strides {
@@ -19,8 +24,10 @@ pub(crate) struct Strides {
     pub(crate) cols: usize,
 }
 
-/// `c (m x n, row-major) = a (m x k) * b (k x n)`. Panics unless every element `(r, c)` of
-/// `a` and `b` addressed through the strides is inside the slices, and `c` holds `m * n`.
+/// `c (m x n, row-major) = a (m x k) * b (k x n)`, written into memory that need not be
+/// initialised: on return every one of the first `m * n` elements of `c` is written.
+/// Panics unless every element `(r, c)` of `a` and `b` addressed through the strides is
+/// inside the slices, and `c` holds `m * n`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm(
     (m, n, k): (usize, usize, usize),
@@ -28,7 +35,7 @@ pub(crate) fn gemm(
     sa: Strides,
     b: &[f64],
     sb: Strides,
-    c: &mut [f64],
+    c: &mut [Out],
     pack: &mut Vec<f64>,
 ) {
     let c = &mut c[..m * n];
@@ -36,7 +43,9 @@ pub(crate) fn gemm(
         return;
     }
     if k == 0 {
-        c.fill(0.0);
+        for x in c {
+            x.write(0.0);
+        }
         return;
     }
     // The largest offset either operand is read at; every other offset is smaller.
@@ -119,7 +128,7 @@ impl Tile<'_> {
 /// Where a tile's result goes: `rows x width` elements of C, row `r` at
 /// `c[r * row..][..width]`, written, or added to what is there when `add`.
 struct Dst<'c> {
-    c: &'c mut [f64],
+    c: &'c mut [Out],
     row: usize,
     rows: usize,
     width: usize,
@@ -130,7 +139,7 @@ impl<'c> Dst<'c> {
     /// Tile `(i, j)` of a row-major C with `n` columns and `m` rows.
     #[inline(always)]
     fn tile<const MR: usize, const NR: usize>(
-        c: &'c mut [f64],
+        c: &'c mut [Out],
         n: usize,
         (i, j): (usize, usize),
         m: usize,
@@ -164,10 +173,14 @@ impl<'c> Dst<'c> {
             let dst = &mut self.c[r * self.row..r * self.row + self.width];
             if self.add {
                 for (d, &v) in dst.iter_mut().zip(acc_row) {
-                    *d += v;
+                    // SAFETY: `add` is set only for the depth slices after the first, and
+                    // the first slice wrote this same tile.
+                    d.write(unsafe { d.assume_init() } + v);
                 }
             } else {
-                dst.copy_from_slice(&acc_row[..self.width]);
+                for (d, &v) in dst.iter_mut().zip(acc_row) {
+                    d.write(v);
+                }
             }
         }
     }
@@ -177,7 +190,7 @@ impl<'c> Dst<'c> {
 #[inline(always)]
 fn product<const MR: usize, const NR: usize>(
     x: &Args<'_>,
-    c: &mut [f64],
+    c: &mut [Out],
     pack: &mut Vec<f64>,
     kernel: impl Fn(Tile<'_>, Dst<'_>),
 ) {
@@ -255,7 +268,7 @@ fn product<const MR: usize, const NR: usize>(
 #[inline(always)]
 fn blocked<const MR: usize, const NR: usize>(
     x: &Args<'_>,
-    c: &mut [f64],
+    c: &mut [Out],
     kernel: impl Fn(Tile<'_>, Dst<'_>) + Sync,
 ) {
     use rayon::prelude::*;
@@ -363,10 +376,10 @@ fn kernel<const MR: usize, const NR: usize>(t: Tile<'_>, dst: Dst<'_>) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{blocked, product, Args, Dst, Tile};
+    use super::{blocked, product, Args, Dst, Out, Tile};
 
     #[target_feature(enable = "avx512f")]
-    pub(super) fn wide512(x: &Args<'_>, c: &mut [f64], pack: &mut Vec<f64>, big: bool) {
+    pub(super) fn wide512(x: &Args<'_>, c: &mut [Out], pack: &mut Vec<f64>, big: bool) {
         if big {
             blocked::<14, 16>(x, c, |t, d| kernel_14x16(t, d))
         } else {
@@ -375,7 +388,7 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn wide256(x: &Args<'_>, c: &mut [f64], pack: &mut Vec<f64>, big: bool) {
+    pub(super) fn wide256(x: &Args<'_>, c: &mut [Out], pack: &mut Vec<f64>, big: bool) {
         if big {
             blocked::<6, 8>(x, c, |t, d| kernel_6x8(t, d))
         } else {
@@ -430,10 +443,12 @@ mod x86 {
                     run!(|p, r| rows[r].add(p * t.a_step));
                 }
                 if dst.whole::<$mr, { 2 * $lanes }>() {
-                    let c = dst.c.as_mut_ptr();
+                    let c = dst.c.as_mut_ptr().cast::<f64>();
                     for (r, v) in acc.iter().enumerate() {
                         // SAFETY: `whole` proved (MR-1)*row + NR <= c.len(), so row r's
-                        // two vectors, c[r*row..][..NR], are inside `c`.
+                        // two vectors, c[r*row..][..NR], are inside `c`; they are read only
+                        // when `add`, which is set only after the first depth slice wrote
+                        // this tile.
                         unsafe {
                             let at = c.add(r * dst.row);
                             let (mut v0, mut v1) = (v[0], v[1]);
@@ -519,7 +534,7 @@ mod tests {
         c
     }
 
-    type Product = fn(&Args<'_>, &mut [f64], &mut Vec<f64>);
+    type Product = fn(&Args<'_>, &mut [Out], &mut Vec<f64>);
 
     /// Every tile kernel this CPU can run, whole (`product`) and blocked, under its name.
     fn variants() -> Vec<(&'static str, Product)> {
@@ -582,7 +597,8 @@ mod tests {
                     (Strides { rows: 1, cols: m }, Strides { rows: n, cols: 1 }),
                 ] {
                     let want = naive(m, n, k, &a, sa, &b, sb);
-                    let mut got = vec![f64::NAN; m * n];
+                    // NaN where a kernel failed to write (initialised, so reading is defined).
+                    let mut got = vec![MaybeUninit::new(f64::NAN); m * n];
                     let args = Args {
                         m,
                         n,
@@ -593,6 +609,8 @@ mod tests {
                         sb,
                     };
                     run(&args, &mut got, &mut pack);
+                    // SAFETY: every element was initialised (NaN) before the call.
+                    let got: Vec<f64> = got.iter().map(|g| unsafe { g.assume_init() }).collect();
                     for (g, w) in got.iter().zip(&want) {
                         assert!(
                             (g - w).abs() <= 1e-9 * w.abs().max(1.0),
@@ -608,10 +626,11 @@ mod tests {
     fn empty_sides_and_zero_depth() {
         let mut pack = Vec::new();
         let s = Strides { rows: 1, cols: 1 };
-        let mut c = vec![f64::NAN; 10];
+        let mut c = vec![MaybeUninit::new(f64::NAN); 10];
         gemm((5, 2, 0), &[], s, &[], s, &mut c, &mut pack);
-        assert!(c.iter().all(|&x| x == 0.0));
-        let mut c: Vec<f64> = vec![];
+        // SAFETY: initialised (NaN) before the call.
+        assert!(c.iter().all(|x| unsafe { x.assume_init() } == 0.0));
+        let mut c: Vec<Out> = vec![];
         gemm((0, 3, 4), &[], s, &[0.0; 12], s, &mut c, &mut pack);
     }
 }
