@@ -122,6 +122,25 @@ pub(crate) fn zeroed<T: Copy + Default + Clone>(len: usize) -> Vec<T> {
     v
 }
 
+/// A buffer of `len` elements written by `fill` into memory not zeroed first (an extra pass
+/// over memory that every element is about to be written anyway), with the huge-page
+/// advice of `zeroed`. An error from `fill` is passed on and the buffer dropped unread.
+///
+/// # Safety
+/// When `fill` returns Ok it must have written every element of the slice it was given.
+pub(crate) unsafe fn written<T, E>(
+    len: usize,
+    fill: impl FnOnce(&mut [std::mem::MaybeUninit<T>]) -> Result<(), E>,
+) -> Result<Vec<T>, E> {
+    let mut v = Vec::new();
+    reserve_huge(&mut v, len);
+    fill(&mut v.spare_capacity_mut()[..len])?;
+    // SAFETY: `fill` returned Ok, so it wrote all `len` elements (this function's contract);
+    // the capacity is at least `len`.
+    unsafe { v.set_len(len) };
+    Ok(v)
+}
+
 /// Reserves room for `additional` more elements, with the same huge-page advice as
 /// `zeroed` for a large reservation (the reader of a large input fills it next).
 pub(crate) fn reserve_huge<T>(v: &mut Vec<T>, additional: usize) {

@@ -331,30 +331,32 @@ impl Shapes<'_> {
                 ),
             }
         }
-        let total = nb * m * n;
-        let mut c: Vec<f64> = Vec::new();
-        crate::runtime::tensor::reserve_huge(&mut c, total);
-        let out = &mut c.spare_capacity_mut()[..total];
         let one = |pack: &mut Vec<f64>, (bi, cb): (usize, &mut [Out])| {
             let (a, sa) = part(&la, bi, m, k);
             let (b, sb) = part(&lb, bi, k, n);
             gemm((m, n, k), a, sa, b, sb, cb, pack);
         };
-        // A large product splits itself across the threads; small ones run one per thread.
-        if nb * m * n * k < 1 << 18 || m * n * k >= BLOCKED {
-            let mut pack = Vec::new();
-            out.chunks_mut((m * n).max(1))
-                .enumerate()
-                .for_each(|x| one(&mut pack, x));
-        } else {
-            out.par_chunks_mut((m * n).max(1))
-                .enumerate()
-                .for_each_init(Vec::new, one);
-        }
+        let fill = |out: &mut [Out]| {
+            // A large product splits itself across the threads; small ones run one per
+            // thread.
+            if nb * m * n * k < 1 << 18 || m * n * k >= BLOCKED {
+                let mut pack = Vec::new();
+                out.chunks_mut((m * n).max(1))
+                    .enumerate()
+                    .for_each(|x| one(&mut pack, x));
+            } else {
+                out.par_chunks_mut((m * n).max(1))
+                    .enumerate()
+                    .for_each_init(Vec::new, one);
+            }
+            Ok::<(), std::convert::Infallible>(())
+        };
         // SAFETY: `gemm` writes all `m * n` elements of the chunk it is given, and the
-        // chunks cover the first `total` elements; the capacity is at least `total`.
-        unsafe { c.set_len(total) };
-        c
+        // chunks cover all `nb * m * n` elements.
+        match unsafe { crate::runtime::tensor::written(nb * m * n, fill) } {
+            Ok(c) => c,
+            Err(never) => match never {},
+        }
     }
 }
 

@@ -99,6 +99,37 @@ struct Args<'a> {
     sb: Strides,
 }
 
+impl Args<'_> {
+    /// Packs rows `r0..r0 + rows` (at most `MR`) of A, columns `p0..`, into `panel` as
+    /// `panel[p * MR + r]` (`panel.len() / MR` columns; rows past `rows` are left as they are).
+    #[inline(always)]
+    fn pack_a<const MR: usize>(&self, r0: usize, rows: usize, p0: usize, panel: &mut [f64]) {
+        for r in 0..rows {
+            let row = (r0 + r) * self.sa.rows + p0 * self.sa.cols;
+            for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
+                dst[r] = self.a[row + p * self.sa.cols];
+            }
+        }
+    }
+
+    /// Packs the `NR` columns of B from `j * NR` (fewer at the right edge), rows `p0..`, into
+    /// `panel` as `panel[p * NR + c]` (`panel.len() / NR` rows).
+    #[inline(always)]
+    fn pack_b<const NR: usize>(&self, j: usize, p0: usize, panel: &mut [f64]) {
+        let width = NR.min(self.n - j * NR);
+        for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
+            let row = (p0 + p) * self.sb.rows + j * NR * self.sb.cols;
+            if self.sb.cols == 1 {
+                dst[..width].copy_from_slice(&self.b[row..row + width]);
+            } else {
+                for (cc, d) in dst[..width].iter_mut().enumerate() {
+                    *d = self.b[row + cc * self.sb.cols];
+                }
+            }
+        }
+    }
+}
+
 /// One tile's operands: element `(r, p)` of A at `a[r * a_row + p * a_step]` for
 /// `r < MR`, `p < k`; row `p` of B's `NR` columns at `b[p * b_row..][..NR]`.
 #[derive(Clone, Copy)]
@@ -111,7 +142,20 @@ struct Tile<'a> {
     b_row: usize,
 }
 
-impl Tile<'_> {
+impl<'a> Tile<'a> {
+    /// A tile whose A is a packed panel (`a[p * MR + r]`).
+    #[inline(always)]
+    fn packed<const MR: usize>(k: usize, a: &'a [f64], b: &'a [f64], b_row: usize) -> Self {
+        Tile {
+            k,
+            a,
+            a_row: 1,
+            a_step: MR,
+            b,
+            b_row,
+        }
+    }
+
     /// Panics unless every element the tile reads is inside its slices (the kernels read
     /// without further checks).
     #[inline(always)]
@@ -206,28 +250,12 @@ fn product<const MR: usize, const NR: usize>(
     pack.clear();
     pack.resize(a_len + b_len, 0.0);
     let (ap, bp) = pack.split_at_mut(a_len);
-    // A panels (when not read in place): panel i holds rows i*MR.. as ap[i][p*MR + r].
+    // Panels of A and B when not read in place.
     for (i, panel) in ap.chunks_exact_mut(MR * k).enumerate() {
-        for r in 0..MR.min(m - i * MR) {
-            let row = (i * MR + r) * x.sa.rows;
-            for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
-                dst[r] = x.a[row + p * x.sa.cols];
-            }
-        }
+        x.pack_a::<MR>(i * MR, MR.min(m - i * MR), 0, panel);
     }
-    // B panels (when not read in place): panel j holds columns j*NR.. as bp[j][p*NR + c].
     for (j, panel) in bp.chunks_exact_mut(NR * k).enumerate() {
-        let width = NR.min(n - j * NR);
-        for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
-            let row = p * x.sb.rows + j * NR * x.sb.cols;
-            if x.sb.cols == 1 {
-                dst[..width].copy_from_slice(&x.b[row..row + width]);
-            } else {
-                for (cc, d) in dst[..width].iter_mut().enumerate() {
-                    *d = x.b[row + cc * x.sb.cols];
-                }
-            }
-        }
+        x.pack_b::<NR>(j, 0, panel);
     }
     for j in 0..np {
         let (b, b_row) = if b_direct {
@@ -246,14 +274,7 @@ fn product<const MR: usize, const NR: usize>(
                     b_row,
                 }
             } else {
-                Tile {
-                    k,
-                    a: &ap[i * MR * k..(i + 1) * MR * k],
-                    a_row: 1,
-                    a_step: MR,
-                    b,
-                    b_row,
-                }
+                Tile::packed::<MR>(k, &ap[i * MR * k..(i + 1) * MR * k], b, b_row)
             };
             kernel(tile, Dst::tile::<MR, NR>(c, n, (i, j), m, false));
         }
@@ -282,23 +303,10 @@ fn blocked<const MR: usize, const NR: usize>(
     let mut bp = vec![0.0f64; np * NR * KC.min(k)];
     for pc in (0..k).step_by(KC) {
         let kc = KC.min(k - pc);
-        // B panels: panel j holds rows pc.. and columns j*NR.. as bp[j][p*NR + c].
         bp[..np * NR * kc]
             .par_chunks_mut(NR * kc)
             .enumerate()
-            .for_each(|(j, panel)| {
-                let width = NR.min(n - j * NR);
-                for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
-                    let row = (pc + p) * x.sb.rows + j * NR * x.sb.cols;
-                    if x.sb.cols == 1 {
-                        dst[..width].copy_from_slice(&x.b[row..row + width]);
-                    } else {
-                        for (cc, d) in dst[..width].iter_mut().enumerate() {
-                            *d = x.b[row + cc * x.sb.cols];
-                        }
-                    }
-                }
-            });
+            .for_each(|(j, panel)| x.pack_b::<NR>(j, pc, panel));
         let bp = &bp[..np * NR * kc];
         c.par_chunks_mut(mc * n).enumerate().for_each_init(
             Vec::new,
@@ -316,12 +324,7 @@ fn blocked<const MR: usize, const NR: usize>(
                     if in_place(i) {
                         continue;
                     }
-                    for r in 0..MR.min(rows - i * MR) {
-                        let row = (i0 + i * MR + r) * x.sa.rows + pc * x.sa.cols;
-                        for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
-                            dst[r] = x.a[row + p * x.sa.cols];
-                        }
-                    }
+                    x.pack_a::<MR>(i0 + i * MR, MR.min(rows - i * MR), pc, panel);
                 }
                 for (j, b) in bp.chunks_exact(NR * kc).enumerate() {
                     for (i, a) in ap.chunks_exact(MR * kc).enumerate() {
@@ -335,14 +338,7 @@ fn blocked<const MR: usize, const NR: usize>(
                                 b_row: NR,
                             }
                         } else {
-                            Tile {
-                                k: kc,
-                                a,
-                                a_row: 1,
-                                a_step: MR,
-                                b,
-                                b_row: NR,
-                            }
+                            Tile::packed::<MR>(kc, a, b, NR)
                         };
                         kernel(tile, Dst::tile::<MR, NR>(cblock, n, (i, j), rows, pc > 0));
                     }

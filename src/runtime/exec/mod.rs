@@ -40,9 +40,16 @@ macro_rules! dispatch {
 
 /// Defines `fn $name(args) -> R` that calls `$imp(args)` (an `#[inline(always)]` kernel)
 /// compiled for the widest vector extension the CPU has, chosen at run time. For kernels
-/// too large to inline through a closure (`dispatch!`).
+/// too large to inline through a closure (`dispatch!`). `=> $imp, baseline $base` runs
+/// `$base` instead where neither extension is present (e.g. a kernel whose fused
+/// multiply-adds would be library calls there).
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $imp:path) => {
+        multiversion! {
+            $(#[$m])* $vis fn $name($($arg: $ty),*) $(-> $ret)? => $imp, baseline $imp
+        }
+    };
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $imp:path, baseline $base:path) => {
         $(#[$m])*
         $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
@@ -64,8 +71,12 @@ macro_rules! multiversion {
                     // SAFETY: as above, for AVX2 and FMA.
                     return unsafe { wide256($($arg),*) };
                 }
+                $base($($arg),*)
             }
-            $imp($($arg),*)
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                $imp($($arg),*)
+            }
         }
     };
 }
@@ -529,13 +540,10 @@ impl<'p> Executor<'p> {
         if plan.rp.reduce.is_none() && !plan.moved && plan.row * plan.positions == total {
             // Element-wise: every element is written exactly once, so the output needs no
             // zeroing first (a whole extra pass over memory for a memory-bound loop).
-            let mut out: Vec<T> = Vec::new();
-            super::tensor::reserve_huge(&mut out, total);
-            self.fill_uninit(&plan, &env, arrays, &mut out.spare_capacity_mut()[..total])?;
-            // SAFETY: `fill_uninit` returned Ok, so it wrote every one of the first `total`
-            // elements (its contract); the capacity is at least `total`.
-            unsafe { out.set_len(total) };
-            return Ok(out);
+            // SAFETY: on Ok `fill_uninit` has written every element of `out` (its contract).
+            return unsafe {
+                super::tensor::written(total, |out| self.fill_uninit(&plan, &env, arrays, out))
+            };
         }
         let mut out = super::tensor::zeroed::<T>(total);
         self.fill_planned(&plan, &mut env, arrays, &mut out, true)?;
@@ -1000,9 +1008,8 @@ impl<'p> Executor<'p> {
         let mut base = 0usize;
         let mut step = 0usize;
         let mut has_inner = false;
-        // The first index column (axis, column); a second one makes `gather` offsets.
-        let mut single: Option<(usize, Col<'_, i64>)> = None;
-        let mut gather: Option<Vec<usize>> = None;
+        // Index columns (checked), each with its axis's stride.
+        let mut cols: Vec<(usize, Col<'_, i64>)> = Vec::new();
         for (axis, ix) in index.iter().enumerate() {
             let (dim, stride) = (shape[axis], strides[axis]);
             match (ix, inner) {
@@ -1025,19 +1032,7 @@ impl<'p> Executor<'p> {
                         if let Some(&i) = col.iter().find(|&&i| i < 0 || i as u64 >= dim as u64) {
                             return Err(oob(axis, i));
                         }
-                        if gather.is_none() && single.is_none() {
-                            single = Some((axis, col));
-                            continue;
-                        }
-                        let offsets = gather.get_or_insert_with(|| vec![0usize; len]);
-                        if let Some((a, first)) = single.take() {
-                            for (o, &i) in offsets.iter_mut().zip(first.iter()) {
-                                *o += i as usize * strides[a];
-                            }
-                        }
-                        for (o, &i) in offsets.iter_mut().zip(col.iter()) {
-                            *o += i as usize * stride;
-                        }
+                        cols.push((stride, col));
                     }
                     other => {
                         return Err(ExecError::at(
@@ -1087,13 +1082,25 @@ impl<'p> Executor<'p> {
                 Cols::None => T::col(Pooled::collect((0..len).map(|k| data[base + k * step]))),
             }
         }
-        let cols = || match (&single, &gather) {
-            (_, Some(offsets)) => Cols::Offsets(offsets),
-            (Some((a, col)), None) => Cols::One {
-                stride: strides[*a],
+        // Several columns are summed into one table of offsets; one is read directly.
+        let offsets: Vec<usize> = if cols.len() > 1 {
+            let mut offsets = vec![0usize; len];
+            for (stride, col) in &cols {
+                for (o, &i) in offsets.iter_mut().zip(col.iter()) {
+                    *o += i as usize * stride;
+                }
+            }
+            offsets
+        } else {
+            Vec::new()
+        };
+        let cols = || match cols.as_slice() {
+            [] => Cols::None,
+            [(stride, col)] => Cols::One {
+                stride: *stride,
                 col,
             },
-            (None, None) => Cols::None,
+            _ => Cols::Offsets(&offsets),
         };
         Ok(match t.data() {
             TensorData::F64(d) => pick(d, base, step, has_inner, cols(), len),

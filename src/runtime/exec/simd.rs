@@ -69,34 +69,11 @@ fn exp_loop<const FMA: bool>(x: &[f64], out: &mut [f64]) {
     }
 }
 
-/// `out[k] = e^x[k]` for every element, compiled for AVX-512 / AVX2+FMA (fused
-/// multiply-adds in the polynomial) and the baseline, chosen at run time.
-pub(crate) fn exp_into(x: &[f64], out: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn wide512(x: &[f64], out: &mut [f64]) {
-            exp_loop::<true>(x, out)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        fn wide256(x: &[f64], out: &mut [f64]) {
-            exp_loop::<true>(x, out)
-        }
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above), which implies FMA.
-            return unsafe { wide512(x, out) };
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: as above, for AVX2 and FMA.
-            return unsafe { wide256(x, out) };
-        }
-        exp_loop::<false>(x, out)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        // Other targets with a vector unit have a fused multiply-add instruction.
-        exp_loop::<true>(x, out)
-    }
+multiversion! {
+    /// `out[k] = e^x[k]` for every element: fused multiply-adds in the polynomial with
+    /// AVX-512 or AVX2+FMA (and on other targets, whose vector units have them), separate
+    /// ones on baseline x86-64.
+    pub(crate) fn exp_into(x: &[f64], out: &mut [f64]) => exp_loop::<true>, baseline exp_loop::<false>
 }
 
 #[cfg(test)]
