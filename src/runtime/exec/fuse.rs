@@ -11,8 +11,11 @@
 use rayon::prelude::*;
 
 use crate::runtime::plan::{ArrayId, ArrayInfo, Expr, Plan, Size, Step, StepKind, VarId};
-use crate::runtime::tensor::{Scalar, Tensor, TensorData};
+use std::mem::MaybeUninit;
 
+use crate::runtime::tensor::{reserve_huge, Dtype, Scalar, Tensor, TensorData};
+
+use super::values::Elem;
 use super::{contract, Arrays, BlockPlan, ExecError, Executor, PARALLEL_WORK};
 
 /// What the executor runs next.
@@ -243,25 +246,16 @@ fn reads(step: &Step) -> Vec<ArrayId> {
     out
 }
 
-/// A kept member's rows that one chunk of the group writes.
+/// A kept member's rows that one chunk of the group writes: memory not yet initialised,
+/// every element of which the chunk writes.
 enum RowsMut<'a> {
-    Bool(&'a mut [bool]),
-    I64(&'a mut [i64]),
-    F32(&'a mut [f32]),
-    F64(&'a mut [f64]),
+    Bool(&'a mut [MaybeUninit<bool>]),
+    I64(&'a mut [MaybeUninit<i64>]),
+    F32(&'a mut [MaybeUninit<f32>]),
+    F64(&'a mut [MaybeUninit<f64>]),
 }
 
-impl<'a> RowsMut<'a> {
-    /// All of `data`.
-    fn of(data: &'a mut TensorData) -> RowsMut<'a> {
-        match data {
-            TensorData::Bool(v) => RowsMut::Bool(v),
-            TensorData::I64(v) => RowsMut::I64(v),
-            TensorData::F32(v) => RowsMut::F32(v),
-            TensorData::F64(v) => RowsMut::F64(v),
-        }
-    }
-
+impl RowsMut<'_> {
     /// Elements `at..at + len`.
     fn range(&mut self, at: usize, len: usize) -> RowsMut<'_> {
         match self {
@@ -273,20 +267,68 @@ impl<'a> RowsMut<'a> {
     }
 }
 
-fn split(data: &mut TensorData, len: usize) -> Vec<RowsMut<'_>> {
+/// An empty buffer of `dtype` with room for `count` elements, huge pages advised when
+/// large (`tensor::reserve_huge`); the group writes it through `split` and `finish`
+/// sets its length.
+fn fresh(dtype: Dtype, count: usize) -> TensorData {
+    fn make<T>(count: usize) -> Vec<T> {
+        let mut v = Vec::new();
+        reserve_huge(&mut v, count);
+        v
+    }
+    match dtype {
+        Dtype::Bool => TensorData::Bool(make(count)),
+        Dtype::I64 => TensorData::I64(make(count)),
+        Dtype::F32 => TensorData::F32(make(count)),
+        Dtype::F64 => TensorData::F64(make(count)),
+    }
+}
+
+/// The first `count` elements of a `fresh` buffer's spare room, in pieces of `len`.
+fn split(data: &mut TensorData, count: usize, len: usize) -> Vec<RowsMut<'_>> {
     let len = len.max(1);
     match data {
-        TensorData::Bool(v) => v.chunks_mut(len).map(RowsMut::Bool).collect(),
-        TensorData::I64(v) => v.chunks_mut(len).map(RowsMut::I64).collect(),
-        TensorData::F32(v) => v.chunks_mut(len).map(RowsMut::F32).collect(),
-        TensorData::F64(v) => v.chunks_mut(len).map(RowsMut::F64).collect(),
+        TensorData::Bool(v) => v.spare_capacity_mut()[..count]
+            .chunks_mut(len)
+            .map(RowsMut::Bool)
+            .collect(),
+        TensorData::I64(v) => v.spare_capacity_mut()[..count]
+            .chunks_mut(len)
+            .map(RowsMut::I64)
+            .collect(),
+        TensorData::F32(v) => v.spare_capacity_mut()[..count]
+            .chunks_mut(len)
+            .map(RowsMut::F32)
+            .collect(),
+        TensorData::F64(v) => v.spare_capacity_mut()[..count]
+            .chunks_mut(len)
+            .map(RowsMut::F64)
+            .collect(),
+    }
+}
+
+/// Gives a `fresh` buffer its length once all `count` elements are written.
+///
+/// # Safety
+/// Every one of the first `count` elements of the buffer's spare room has been written.
+unsafe fn finish(data: &mut TensorData, count: usize) {
+    // SAFETY (each arm): the caller's contract; `split` handed out at most the capacity.
+    unsafe {
+        match data {
+            TensorData::Bool(v) => v.set_len(count),
+            TensorData::I64(v) => v.set_len(count),
+            TensorData::F32(v) => v.set_len(count),
+            TensorData::F64(v) => v.set_len(count),
+        }
     }
 }
 
 /// Copies one computed row into `dst` at element `at`.
 fn copy_row(src: &TensorData, dst: &mut RowsMut<'_>, at: usize) {
-    fn put<T: Copy>(s: &[T], d: &mut [T], at: usize) {
-        d[at..at + s.len()].copy_from_slice(s);
+    fn put<T: Copy>(s: &[T], d: &mut [MaybeUninit<T>], at: usize) {
+        for (d, &x) in d[at..at + s.len()].iter_mut().zip(s) {
+            d.write(x);
+        }
     }
     match (src, dst) {
         (TensorData::Bool(s), RowsMut::Bool(d)) => put(s, d, at),
@@ -298,7 +340,8 @@ fn copy_row(src: &TensorData, dst: &mut RowsMut<'_>, at: usize) {
 }
 
 impl Executor<'_> {
-    /// Computes one row of a member into `out`, in its element type.
+    /// Computes one row of a member into `out`, in its element type; on Ok every element of
+    /// `out` is written.
     fn fill_rows(
         &self,
         p: &BlockPlan<'_>,
@@ -307,11 +350,48 @@ impl Executor<'_> {
         out: RowsMut<'_>,
     ) -> Result<(), ExecError> {
         match out {
-            RowsMut::Bool(v) => self.fill_planned(p, env, view, v, false),
-            RowsMut::I64(v) => self.fill_planned(p, env, view, v, false),
-            RowsMut::F32(v) => self.fill_planned(p, env, view, v, false),
-            RowsMut::F64(v) => self.fill_planned(p, env, view, v, false),
+            RowsMut::Bool(v) => self.fill_row_uninit(p, env, view, v),
+            RowsMut::I64(v) => self.fill_row_uninit(p, env, view, v),
+            RowsMut::F32(v) => self.fill_row_uninit(p, env, view, v),
+            RowsMut::F64(v) => self.fill_row_uninit(p, env, view, v),
         }
+    }
+
+    /// Computes one row of a member into its row array.
+    fn fill_row_array(
+        &self,
+        p: &BlockPlan<'_>,
+        env: &mut [i64],
+        view: Arrays<'_>,
+        out: &mut TensorData,
+    ) -> Result<(), ExecError> {
+        match out {
+            TensorData::Bool(v) => self.fill_planned(p, env, view, v, false),
+            TensorData::I64(v) => self.fill_planned(p, env, view, v, false),
+            TensorData::F32(v) => self.fill_planned(p, env, view, v, false),
+            TensorData::F64(v) => self.fill_planned(p, env, view, v, false),
+        }
+    }
+
+    fn fill_row_uninit<T: Elem>(
+        &self,
+        p: &BlockPlan<'_>,
+        env: &mut [i64],
+        view: Arrays<'_>,
+        out: &mut [MaybeUninit<T>],
+    ) -> Result<(), ExecError> {
+        if p.element_wise(out.len()) {
+            return self.fill_uninit(p, env, view, out, false);
+        }
+        // `fill_planned` takes initialised memory: zero this row first (a row, in cache, not
+        // the whole array in a pass of its own).
+        for x in out.iter_mut() {
+            x.write(T::default());
+        }
+        // SAFETY: every element was written just above, and `MaybeUninit<T>` has the layout
+        // of `T`.
+        let out = unsafe { &mut *(out as *mut [MaybeUninit<T>] as *mut [T]) };
+        self.fill_planned(p, env, view, out, false)
     }
 
     /// Runs a row group: rows split into chunks across threads; each chunk computes every
@@ -340,13 +420,15 @@ impl Executor<'_> {
             .iter()
             .map(|s| self.plan.arrays[s.target].dtype)
             .collect();
-        let mut full: Vec<Option<TensorData>> = Vec::new();
+        // Kept members' arrays, not zeroed first: every row of each is written exactly once
+        // (by the chunk that computes it, in place or copied from its row array).
+        let mut full: Vec<Option<(TensorData, usize)>> = Vec::new();
         for (k, step) in g.steps.iter().enumerate() {
             full.push(if g.members[k].keep {
                 let mut shape = vec![rows];
                 shape.extend(&row_shapes[k]);
                 let count = self.reserve(step, dtypes[k], &shape)?;
-                Some(TensorData::zeros(dtypes[k], count))
+                Some((fresh(dtypes[k], count), count))
             } else {
                 None
             });
@@ -366,8 +448,8 @@ impl Executor<'_> {
             .map(|_| (0..g.steps.len()).map(|_| None).collect())
             .collect();
         for (k, data) in full.iter_mut().enumerate() {
-            if let Some(data) = data {
-                for (c, piece) in split(data, chunk_rows * row_lens[k])
+            if let Some((data, count)) = data {
+                for (c, piece) in split(data, *count, chunk_rows * row_lens[k])
                     .into_iter()
                     .enumerate()
                 {
@@ -419,7 +501,7 @@ impl Executor<'_> {
                         rows: &row_arrays,
                         rows_from: g.rows_from,
                     };
-                    self.fill_rows(&plans[k], &mut env, view, RowsMut::of(mine.data_mut()))?;
+                    self.fill_row_array(&plans[k], &mut env, view, mine.data_mut())?;
                     if let Some(out) = &mut outs[k] {
                         copy_row(mine.data(), out, at);
                     }
@@ -434,7 +516,11 @@ impl Executor<'_> {
             pieces.into_iter().enumerate().try_for_each(run_chunk)?;
         }
         for (k, data) in full.into_iter().enumerate() {
-            if let Some(data) = data {
+            if let Some((mut data, count)) = data {
+                // SAFETY: every chunk returned Ok, and the chunks cover rows 0..rows, each
+                // writing all `row_lens[k]` elements of its rows of this member (`fill_rows`
+                // in place, or `copy_row` of the whole row): all `count` are written.
+                unsafe { finish(&mut data, count) };
                 let mut shape = vec![rows];
                 shape.extend(&row_shapes[k]);
                 arrays[g.steps[k].target] = Some(Tensor::new(shape, data)?);

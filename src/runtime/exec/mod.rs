@@ -537,12 +537,14 @@ impl<'p> Executor<'p> {
         let total: usize = out_vars.iter().map(|&v| extents[v]).product();
         let mut env = vec![0i64; extents.len()];
         let plan = BlockPlan::new(self.plan, &out_vars, body, extents);
-        if plan.rp.reduce.is_none() && !plan.moved && plan.row * plan.positions == total {
+        if plan.element_wise(total) {
             // Element-wise: every element is written exactly once, so the output needs no
             // zeroing first (a whole extra pass over memory for a memory-bound loop).
             // SAFETY: on Ok `fill_uninit` has written every element of `out` (its contract).
             return unsafe {
-                super::tensor::written(total, |out| self.fill_uninit(&plan, &env, arrays, out))
+                super::tensor::written(total, |out| {
+                    self.fill_uninit(&plan, &env, arrays, out, true)
+                })
             };
         }
         let mut out = super::tensor::zeroed::<T>(total);
@@ -550,14 +552,15 @@ impl<'p> Executor<'p> {
         Ok(out)
     }
 
-    /// `fill_planned` for an element-wise plan (no reduction, rows in place) into memory
-    /// not yet written. On Ok every element of `out` (`row * positions` long) is written.
-    fn fill_uninit<T: Elem>(
+    /// `fill_planned` for an element-wise plan (`BlockPlan::element_wise`) into memory not
+    /// yet written. On Ok every element of `out` (`row * positions` long) is written.
+    pub(crate) fn fill_uninit<T: Elem>(
         &self,
         b: &BlockPlan<'_>,
         env: &[i64],
         arrays: Arrays<'_>,
         out: &mut [MaybeUninit<T>],
+        parallel: bool,
     ) -> Result<(), ExecError> {
         let row = b.row;
         if row == 0 || out.is_empty() {
@@ -577,7 +580,7 @@ impl<'p> Executor<'p> {
             })
         };
         let work = out.len().saturating_mul(b.rwork);
-        if work < PARALLEL_WORK {
+        if !parallel || work < PARALLEL_WORK {
             for (pos, piece) in out.chunks_mut(row).enumerate() {
                 fill(pos, 0, piece)?;
             }
@@ -1146,6 +1149,12 @@ pub(crate) struct BlockPlan<'a> {
 }
 
 impl<'a> BlockPlan<'a> {
+    /// Whether the plan writes each of the `total` elements of its output exactly once, in
+    /// place (no reduction, no rows moved afterwards): `fill_uninit` can run it.
+    pub(crate) fn element_wise(&self, total: usize) -> bool {
+        self.rp.reduce.is_none() && !self.moved && self.row * self.positions == total
+    }
+
     pub(crate) fn new(
         plan: &Plan,
         out_vars: &'a [VarId],
