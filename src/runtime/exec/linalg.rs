@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use crate::runtime::plan::{Builtin, CallArg, Slot, Step, VarId};
+use crate::runtime::plan::{Builtin, CallArg, Expr, Slot, Step, VarId};
 use crate::runtime::tensor::{Dtype, Scalar, Tensor, TensorData};
 
 use super::values::{Elem, Val};
@@ -132,7 +132,14 @@ pub(super) fn run_call(
     } else {
         64.min(positions)
     };
-    let rows_per_task = positions.div_ceil(tasks.max(1)).max(1);
+    // Solves of up to 8 unknowns run a vector lane per batch point (`solve_lanes`).
+    let lanes = matches!(builtin, Builtin::SolveVec | Builtin::SolveMat)
+        && (1..=MAX_LANE_N).contains(&n)
+        && per > 0;
+    let mut rows_per_task = positions.div_ceil(tasks.max(1)).max(1);
+    if lanes {
+        rows_per_task = rows_per_task.next_multiple_of(LANES);
+    }
     let run = |(t, piece): (usize, &mut [f64])| -> Result<(), ExecError> {
         let mut env = vec![0i64; extents.len()];
         let mut bufs: Vec<Vec<f64>> = views
@@ -140,6 +147,23 @@ pub(super) fn run_call(
             .map(|v| vec![0.0; v.core.iter().product()])
             .collect();
         let mut scratch = Scratch::default();
+        if lanes {
+            // Small solves LANES at a time, one matrix per vector lane.
+            let mut group = Lanes::new(n, per);
+            for (g, o) in piece.chunks_mut(per * LANES).enumerate() {
+                for l in 0..o.len() / per {
+                    set_position(&mut env, batch, extents, t * rows_per_task + g * LANES + l);
+                    let a = base_offset(exec, &args[0], &views[0], &env, arrays)?;
+                    views[0].for_each_core(a, |i, x| group.a[i][l] = x);
+                    let b = base_offset(exec, &args[1], &views[1], &env, arrays)?;
+                    views[1].for_each_core(b, |i, x| group.b[i][l] = x);
+                }
+                group.pad(o.len() / per);
+                solve_lanes(n, &mut group).map_err(|msg| ExecError::at(step.span, msg))?;
+                group.take(o);
+            }
+            return Ok(());
+        }
         for (k, o) in piece.chunks_mut(per.max(1)).enumerate() {
             set_position(&mut env, batch, extents, t * rows_per_task + k);
             for (i, (view, buf)) in views.iter().zip(bufs.iter_mut()).enumerate() {
@@ -176,6 +200,42 @@ pub(super) fn run_call(
     Ok(Tensor::new(shape, data)?)
 }
 
+impl ArgView<'_> {
+    /// The argument's elements, in f64.
+    fn src(&self) -> &[f64] {
+        if self.data.is_empty() {
+            f64::slice(self.owned_from.data()).unwrap_or(&[])
+        } else {
+            &self.data
+        }
+    }
+
+    /// Calls `f(k, x)` for each element x of the core at `base` (from `base_offset`), k
+    /// its row-major position in the core.
+    #[inline(always)]
+    fn for_each_core(&self, base: usize, mut f: impl FnMut(usize, f64)) {
+        let src = self.src();
+        match self.core_axes.as_slice() {
+            [a] => {
+                let s = self.strides[*a];
+                for k in 0..self.core[0] {
+                    f(k, src[base + k * s]);
+                }
+            }
+            [a, b] => {
+                let (sa, sb) = (self.strides[*a], self.strides[*b]);
+                let cols = self.core[1];
+                for r in 0..self.core[0] {
+                    for c in 0..cols {
+                        f(r * cols + c, src[base + r * sa + c * sb]);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Copies the core of `arg` at the batch point `env` into `buf` (row-major).
 fn gather(
     exec: &Executor<'_>,
@@ -185,13 +245,44 @@ fn gather(
     arrays: Arrays<'_>,
     buf: &mut [f64],
 ) -> Result<(), ExecError> {
+    let base = base_offset(exec, arg, view, env, arrays)?;
+    let src = view.src();
+    // The core offsets stay in bounds: every core index is below its axis size and the
+    // batch indices were checked by `base_offset`.
+    match view.core_axes.as_slice() {
+        [a, b] if view.strides[*b] == 1 => {
+            let sa = view.strides[*a];
+            let cols = view.core[1];
+            for (r, row) in buf.chunks_mut(cols.max(1)).enumerate() {
+                let start = base + r * sa;
+                row.copy_from_slice(&src[start..start + row.len()]);
+            }
+        }
+        _ => view.for_each_core(base, |k, x| buf[k] = x),
+    }
+    Ok(())
+}
+
+/// Where the core of `arg` at the batch point `env` starts in its array; an index out of
+/// bounds is an error at the argument.
+fn base_offset(
+    exec: &Executor<'_>,
+    arg: &CallArg,
+    view: &ArgView<'_>,
+    env: &[i64],
+    arrays: Arrays<'_>,
+) -> Result<usize, ExecError> {
     let shape = view.owned_from.shape();
     let mut base = 0usize;
     for (axis, slot) in arg.slots.iter().enumerate() {
         if let Slot::Index(e) = slot {
-            let i = match exec.eval(e, env, None, arrays)? {
-                Val::Scalar(Scalar::I64(i)) => i,
-                _ => return Err(ExecError::at(arg.span, "index is not an i64 scalar".into())),
+            let i = match e {
+                // A batch variable (the usual `A[b, :, :]`): its value, no evaluation.
+                Expr::Var(v) => env[*v],
+                _ => match exec.eval(e, env, None, arrays)? {
+                    Val::Scalar(Scalar::I64(i)) => i,
+                    _ => return Err(ExecError::at(arg.span, "index is not an i64 scalar".into())),
+                },
             };
             if i < 0 || i as u64 >= shape[axis] as u64 {
                 return Err(ExecError::at(
@@ -205,39 +296,7 @@ fn gather(
             base += i as usize * view.strides[axis];
         }
     }
-    let src: &[f64] = if view.data.is_empty() {
-        f64::slice(view.owned_from.data()).unwrap_or(&[])
-    } else {
-        &view.data
-    };
-    // The core offsets stay in bounds: every core index is below its axis size and the
-    // batch indices were checked above.
-    match view.core_axes.as_slice() {
-        [a] => {
-            let s = view.strides[*a];
-            for (k, b) in buf.iter_mut().enumerate() {
-                *b = src[base + k * s];
-            }
-        }
-        [a, b] => {
-            let (sa, sb) = (view.strides[*a], view.strides[*b]);
-            let cols = view.core[1];
-            if sb == 1 {
-                for (r, row) in buf.chunks_mut(cols.max(1)).enumerate() {
-                    let start = base + r * sa;
-                    row.copy_from_slice(&src[start..start + row.len()]);
-                }
-            } else {
-                for (r, row) in buf.chunks_mut(cols.max(1)).enumerate() {
-                    for (c, x) in row.iter_mut().enumerate() {
-                        *x = src[base + r * sa + c * sb];
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+    Ok(base)
 }
 
 #[derive(Default)]
@@ -501,9 +560,235 @@ fn cholesky(n: usize, a: &[f64], l: &mut [f64]) -> Result<(), String> {
     Ok(())
 }
 
+/// Batch points per group of `solve_lanes`: one per f64 lane of an AVX-512 vector.
+const LANES: usize = 8;
+/// The largest system `solve_lanes` takes (its matrices live on the stack).
+const MAX_LANE_N: usize = 8;
+
+/// `LANES` systems side by side, element-major: `a[r * n + c][l]` is A[r, c] of system l,
+/// `b[r * k + j][l]` is B[r, j]; the solution replaces `b`.
+struct Lanes {
+    n: usize,
+    k: usize,
+    a: Vec<[f64; LANES]>,
+    b: Vec<[f64; LANES]>,
+}
+
+impl Lanes {
+    /// Room for systems of `n` unknowns with `per / n` right-hand sides.
+    fn new(n: usize, per: usize) -> Lanes {
+        Lanes {
+            n,
+            k: per / n,
+            a: vec![[0.0; LANES]; n * n],
+            b: vec![[0.0; LANES]; per],
+        }
+    }
+
+    /// System `l`: A and B row-major.
+    #[cfg(test)]
+    fn put(&mut self, l: usize, a: &[f64], b: &[f64]) {
+        for (dst, &x) in self.a.iter_mut().zip(a) {
+            dst[l] = x;
+        }
+        for (dst, &x) in self.b.iter_mut().zip(b) {
+            dst[l] = x;
+        }
+    }
+
+    /// Fills lanes `used..` with identity systems (solvable; their results are dropped).
+    fn pad(&mut self, used: usize) {
+        for l in used..LANES {
+            for r in 0..self.n {
+                for c in 0..self.n {
+                    self.a[r * self.n + c][l] = if r == c { 1.0 } else { 0.0 };
+                }
+            }
+            for x in &mut self.b {
+                x[l] = 0.0;
+            }
+        }
+    }
+
+    /// Writes the solutions of the first `out.len() / per` systems, row-major, one after
+    /// another.
+    fn take(&self, out: &mut [f64]) {
+        let per = self.b.len();
+        for (l, o) in out.chunks_mut(per).enumerate() {
+            for (x, src) in o.iter_mut().zip(&self.b) {
+                *x = src[l];
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `solve` on `LANES` systems at once: the same operations as `solve_fixed`, each
+    /// lane its own pivots (chosen and swapped with compares and blends, not branches), so
+    /// every lane's result is the one `solve_fixed` gives for that system alone.
+    fn solve_lanes(n: usize, s: &mut Lanes) -> Result<(), String> => solve_lanes_any
+}
+
+#[inline(always)]
+fn solve_lanes_any(n: usize, s: &mut Lanes) -> Result<(), String> {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match n {
+                $($n => solve_lanes_fixed::<$n>(s),)*
+                _ => Err(format!("internal error: lane solve of size {n}")),
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8)
+}
+
+type Lane = [f64; LANES];
+
+#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once
+#[inline(always)]
+fn solve_lanes_fixed<const N: usize>(s: &mut Lanes) -> Result<(), String> {
+    let mut m = [[[0.0f64; LANES]; N]; N];
+    for r in 0..N {
+        m[r].copy_from_slice(&s.a[r * N..(r + 1) * N]);
+    }
+    let mut piv = [[0u64; LANES]; N];
+    for c in 0..N {
+        let mut best: Lane = std::array::from_fn(|l| m[c][c][l].abs());
+        let mut p = [c as u64; LANES];
+        for r in c + 1..N {
+            for l in 0..LANES {
+                let v = m[r][c][l].abs();
+                if v > best[l] {
+                    best[l] = v;
+                    p[l] = r as u64;
+                }
+            }
+        }
+        piv[c] = p;
+        // Row c trades places with row p[l] in lane l (whole rows, as `solve_fixed`).
+        for r in c + 1..N {
+            for j in 0..N {
+                for l in 0..LANES {
+                    let (x, y) = (m[c][j][l], m[r][j][l]);
+                    let swap = p[l] == r as u64;
+                    m[c][j][l] = if swap { y } else { x };
+                    m[r][j][l] = if swap { x } else { y };
+                }
+            }
+        }
+        let d = m[c][c];
+        if d.contains(&0.0) {
+            return Err("singular matrix".into());
+        }
+        for r in c + 1..N {
+            let f: Lane = std::array::from_fn(|l| m[r][c][l] / d[l]);
+            m[r][c] = f;
+            for j in c + 1..N {
+                for l in 0..LANES {
+                    m[r][j][l] -= f[l] * m[c][j][l];
+                }
+            }
+        }
+    }
+    let k = s.k;
+    for j in 0..k {
+        let mut x = [[0.0f64; LANES]; N];
+        for r in 0..N {
+            x[r] = s.b[r * k + j];
+        }
+        for c in 0..N {
+            for r in c + 1..N {
+                for l in 0..LANES {
+                    let (u, v) = (x[c][l], x[r][l]);
+                    let swap = piv[c][l] == r as u64;
+                    x[c][l] = if swap { v } else { u };
+                    x[r][l] = if swap { u } else { v };
+                }
+            }
+        }
+        for r in 0..N {
+            for c in 0..r {
+                for l in 0..LANES {
+                    x[r][l] -= m[r][c][l] * x[c][l];
+                }
+            }
+        }
+        for r in (0..N).rev() {
+            for c in r + 1..N {
+                for l in 0..LANES {
+                    x[r][l] -= m[r][c][l] * x[c][l];
+                }
+            }
+            for l in 0..LANES {
+                x[r][l] /= m[r][r][l];
+            }
+        }
+        for r in 0..N {
+            s.b[r * k + j] = x[r];
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every lane of `solve_lanes` gives exactly `solve_fixed`'s result for its system:
+    /// systems needing different pivots in each lane, several right-hand sides, a partly
+    /// filled group, every size up to 8; and a singular system in any lane is an error.
+    #[test]
+    fn lane_solves_match_one_at_a_time_solves_bit_for_bit() {
+        fn check<const N: usize>() {
+            let mut seed = 7u64 + N as u64;
+            let mut next = move || {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((seed >> 33) as f64 / (1u64 << 31) as f64) * 4.0 - 2.0
+            };
+            for k in [1, 3] {
+                for used in [LANES, 3] {
+                    let systems: Vec<(Vec<f64>, Vec<f64>)> = (0..used)
+                        .map(|_| {
+                            (
+                                (0..N * N).map(|_| next()).collect(),
+                                (0..N * k).map(|_| next()).collect(),
+                            )
+                        })
+                        .collect();
+                    let mut lanes = Lanes::new(N, N * k);
+                    for (l, (a, b)) in systems.iter().enumerate() {
+                        lanes.put(l, a, b);
+                    }
+                    lanes.pad(used);
+                    solve_lanes(N, &mut lanes).unwrap();
+                    let mut got = vec![0.0; used * N * k];
+                    lanes.take(&mut got);
+                    for (l, (a, b)) in systems.iter().enumerate() {
+                        let mut want = b.clone();
+                        solve_fixed::<N>(a, &mut want, k).unwrap();
+                        assert_eq!(
+                            &got[l * N * k..(l + 1) * N * k],
+                            &want[..],
+                            "n={N} k={k} lane {l}"
+                        );
+                    }
+                    // A singular system in the last used lane.
+                    lanes.put(used - 1, &vec![0.0; N * N], &systems[0].1);
+                    assert!(solve_lanes(N, &mut lanes).is_err());
+                }
+            }
+        }
+        check::<1>();
+        check::<2>();
+        check::<3>();
+        check::<4>();
+        check::<5>();
+        check::<6>();
+        check::<7>();
+        check::<8>();
+    }
 
     #[test]
     fn fixed_and_general_solve_agree() {
