@@ -467,17 +467,9 @@ impl Executor<'_> {
         }
         let run_chunk = |(c, mut outs): (usize, Vec<Option<RowsMut<'_>>>)| {
             let mut env = vec![0i64; self.plan.vars.len()];
-            let mut row_arrays: Vec<Option<Tensor>> = Vec::new();
-            for ((shape, &dtype), m) in row_shapes.iter().zip(&dtypes).zip(&g.members) {
-                if m.keep && !m.read_in_group {
-                    row_arrays.push(None);
-                    continue;
-                }
-                let mut s = vec![1];
-                s.extend(shape);
-                let len = shape.iter().product();
-                row_arrays.push(Some(Tensor::new(s, TensorData::zeros(dtype, len))?));
-            }
+            // Each member's row array, made when its first row is computed (into memory
+            // not zeroed first: a head of attention is an 8 MB row) and reused for the rest.
+            let mut row_arrays: Vec<Option<Tensor>> = (0..g.members.len()).map(|_| None).collect();
             let first = c * chunk_rows;
             for t in first..rows.min(first + chunk_rows) {
                 for (k, m) in g.members.iter().enumerate() {
@@ -493,15 +485,32 @@ impl Executor<'_> {
                         self.fill_rows(&plans[k], &mut env, view, out.range(at, row_lens[k]))?;
                         continue;
                     }
-                    let Some(mut mine) = row_arrays[k].take() else {
-                        return Err(ExecError::new("internal error: row group".into()));
-                    };
+                    let taken = row_arrays[k].take();
                     let view = Arrays {
                         base,
                         rows: &row_arrays,
                         rows_from: g.rows_from,
                     };
-                    self.fill_row_array(&plans[k], &mut env, view, mine.data_mut())?;
+                    let mine = match taken {
+                        Some(mut mine) => {
+                            self.fill_row_array(&plans[k], &mut env, view, mine.data_mut())?;
+                            mine
+                        }
+                        None => {
+                            let len = row_lens[k];
+                            let mut data = fresh(dtypes[k], len);
+                            if let Some(piece) = split(&mut data, len, len).pop() {
+                                self.fill_rows(&plans[k], &mut env, view, piece)?;
+                            }
+                            // SAFETY: `fill_rows` returned Ok, so it wrote all `len` elements
+                            // of the one piece (`split` of `len` in pieces of `len`; none
+                            // when `len` is 0).
+                            unsafe { finish(&mut data, len) };
+                            let mut shape = vec![1];
+                            shape.extend(&row_shapes[k]);
+                            Tensor::new(shape, data)?
+                        }
+                    };
                     if let Some(out) = &mut outs[k] {
                         copy_row(mine.data(), out, at);
                     }
