@@ -95,6 +95,50 @@ fn attention_keeps_members_read_inside_and_after_the_group() {
 }
 
 #[test]
+fn attention_over_many_row_chunks_writes_every_kept_row() {
+    // 300 rows of 300: the group runs in several chunks across threads. Kept members of
+    // every kind: element-wise and read after the group (P), reductions read inside it
+    // (mx, z) and one read by no one (am, computed in place).
+    check(
+        "input Q: f64[n, d]\ninput K: f64[n, d]\ninput V: f64[n, d]\n\
+         S[t, u] = sum(Q[t, c] * K[u, c] for c) / sqrt(f64(d))\n\
+         mx[t] = max(S[t, u] for u)\n\
+         am[t] = argmax(S[t, u] for u)\n\
+         P[t, u] = exp(S[t, u] - mx[t])\n\
+         z[t] = sum(P[t, u] for u)\n\
+         Y[t, c] = sum(P[t, u] * V[u, c] for u) / z[t]\n\
+         output Y, P, z, mx, am\n",
+        vec![
+            ("Q", data(&[300, 16], 11)),
+            ("K", data(&[300, 16], 12)),
+            ("V", data(&[300, 16], 13)),
+        ],
+    );
+}
+
+#[test]
+fn attention_mapped_over_heads_whose_rows_are_whole_matrices() {
+    // A row of the group is a head: an n x n score matrix per row array.
+    check(
+        "input Q: f64[h, n, d]\ninput K: f64[h, n, d]\ninput V: f64[h, n, d]\n\
+         def attention(Q: f64[n, d], K: f64[n, d], V: f64[n, d]) -> f64[n, d]:\n\
+         \x20   S[t, u] = sum(Q[t, c] * K[u, c] for c) / sqrt(f64(d))\n\
+         \x20   mx[t] = max(S[t, u] for u)\n\
+         \x20   P[t, u] = exp(S[t, u] - mx[t])\n\
+         \x20   z[t] = sum(P[t, u] for u)\n\
+         \x20   Y[t, c] = sum(P[t, u] * V[u, c] for u) / z[t]\n\
+         \x20   return Y\n\
+         Y[g, :, :] = attention(Q[g, :, :], K[g, :, :], V[g, :, :])\n\
+         output Y\n",
+        vec![
+            ("Q", data(&[5, 110, 8], 14)),
+            ("K", data(&[5, 110, 8], 15)),
+            ("V", data(&[5, 110, 8], 16)),
+        ],
+    );
+}
+
+#[test]
 fn a_read_of_another_row_ends_the_group() {
     // r reads s transposed (s[u, t]): row t of r needs column t of s, so s is complete
     // before r starts; the results must not depend on the row order.
