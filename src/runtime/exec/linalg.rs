@@ -133,9 +133,7 @@ pub(super) fn run_call(
         64.min(positions)
     };
     // Solves of up to 8 unknowns run a vector lane per batch point (`solve_lanes`).
-    let lanes = matches!(builtin, Builtin::SolveVec | Builtin::SolveMat)
-        && (1..=MAX_LANE_N).contains(&n)
-        && per > 0;
+    let lanes = matches!(builtin, Builtin::SolveVec | Builtin::SolveMat) && lanes_pay(n) && per > 0;
     let mut rows_per_task = positions.div_ceil(tasks.max(1)).max(1);
     if lanes {
         rows_per_task = rows_per_task.next_multiple_of(LANES);
@@ -562,8 +560,10 @@ fn cholesky(n: usize, a: &[f64], l: &mut [f64]) -> Result<(), String> {
 
 /// Batch points per group of `solve_lanes`: one per f64 lane of an AVX-512 vector.
 const LANES: usize = 8;
-/// The largest system `solve_lanes` takes (its matrices live on the stack).
-const MAX_LANE_N: usize = 8;
+/// The largest system `solve_lanes` takes: eight 64 x 64 systems are 256 KiB, within L2.
+/// Up to 8 unknowns the matrices live on the stack (`solve_lanes_fixed`); above, in place
+/// (`solve_lanes_general`).
+const MAX_LANE_N: usize = 64;
 
 /// `LANES` systems side by side, element-major: `a[r * n + c][l]` is A[r, c] of system l,
 /// `b[r * k + j][l]` is B[r, j]; the solution replaces `b`.
@@ -639,10 +639,286 @@ fn solve_lanes_any(n: usize, s: &mut Lanes) -> Result<(), String> {
             }
         };
     }
+    if n > 8 {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            return unsafe { lanes512::solve(s) };
+        }
+        return solve_lanes_general(s);
+    }
     fixed!(1 2 3 4 5 6 7 8)
 }
 
+/// Whether `solve_lanes` pays for systems of `n` unknowns: always up to 8; above, only with
+/// AVX-512 (the portable general form is not vectorised by the compiler, and is slower
+/// than solving one system at a time).
+fn lanes_pay(n: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let wide = is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let wide = false;
+    (1..=8).contains(&n) || (wide && n <= MAX_LANE_N)
+}
+
+/// `solve_lanes_general` with AVX-512 intrinsics, one vector per element of the eight
+/// systems: the same operations in the same order, so the same bits.
+#[cfg(target_arch = "x86_64")]
+mod lanes512 {
+    use std::arch::x86_64::*;
+
+    use super::{Lanes, LANES};
+
+    #[allow(clippy::needless_range_loop)] // r, c, j index both operands at once
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn solve(s: &mut Lanes) -> Result<(), String> {
+        let (n, k) = (s.n, s.k);
+        assert!(s.a.len() == n * n && s.b.len() == n * k);
+        let a = s.a.as_mut_ptr().cast::<f64>();
+        let b = s.b.as_mut_ptr().cast::<f64>();
+        // SAFETY (every access below): element i of `a` (i < n * n) or of `b` (i < n * k)
+        // is the LANES f64 at i * LANES, inside the vector checked just above; the indices
+        // are built from r, c < n and j < k.
+        let lda = |i: usize| unsafe { _mm512_loadu_pd(a.add(i * LANES)) };
+        let sta = |i: usize, v: __m512d| unsafe { _mm512_storeu_pd(a.add(i * LANES), v) };
+        let ldb = |i: usize| unsafe { _mm512_loadu_pd(b.add(i * LANES)) };
+        let stb = |i: usize, v: __m512d| unsafe { _mm512_storeu_pd(b.add(i * LANES), v) };
+        let mut piv = vec![_mm512_setzero_si512(); n];
+        for c in 0..n {
+            let mut best = _mm512_abs_pd(lda(c * n + c));
+            let mut p = _mm512_set1_epi64(c as i64);
+            for r in c + 1..n {
+                let v = _mm512_abs_pd(lda(r * n + c));
+                // `v > best`, false for NaN, as the scalar comparison.
+                let m = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(v, best);
+                best = _mm512_mask_blend_pd(m, best, v);
+                p = _mm512_mask_blend_epi64(m, p, _mm512_set1_epi64(r as i64));
+            }
+            piv[c] = p;
+            // SAFETY: `a` holds n rows of n elements, and c < n.
+            unsafe { swap_pivots(a, n, n, c, p) };
+            let d = lda(c * n + c);
+            if _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(d, _mm512_setzero_pd()) != 0 {
+                return Err("singular matrix".into());
+            }
+            for r in c + 1..n {
+                let f = _mm512_div_pd(lda(r * n + c), d);
+                sta(r * n + c, f);
+                for j in c + 1..n {
+                    // -(f * y) + x rounded once: the scalar (-f).mul_add(y, x).
+                    sta(
+                        r * n + j,
+                        _mm512_fnmadd_pd(f, lda(c * n + j), lda(r * n + j)),
+                    );
+                }
+            }
+        }
+        for (c, &p) in piv.iter().enumerate() {
+            // SAFETY: `b` holds n rows of k elements, and c < n.
+            unsafe { swap_pivots(b, n, k, c, p) };
+        }
+        if k == 1 {
+            for r in 0..n {
+                let mut acc = ldb(r);
+                for c in 0..r {
+                    acc = _mm512_fnmadd_pd(lda(r * n + c), ldb(c), acc);
+                }
+                stb(r, acc);
+            }
+            for r in (0..n).rev() {
+                let mut acc = ldb(r);
+                for c in r + 1..n {
+                    acc = _mm512_fnmadd_pd(lda(r * n + c), ldb(c), acc);
+                }
+                stb(r, _mm512_div_pd(acc, lda(r * n + r)));
+            }
+            return Ok(());
+        }
+        for r in 0..n {
+            for c in 0..r {
+                let f = lda(r * n + c);
+                for j in 0..k {
+                    stb(
+                        r * k + j,
+                        _mm512_sub_pd(ldb(r * k + j), _mm512_mul_pd(f, ldb(c * k + j))),
+                    );
+                }
+            }
+        }
+        for r in (0..n).rev() {
+            for c in r + 1..n {
+                let f = lda(r * n + c);
+                for j in 0..k {
+                    stb(
+                        r * k + j,
+                        _mm512_sub_pd(ldb(r * k + j), _mm512_mul_pd(f, ldb(c * k + j))),
+                    );
+                }
+            }
+            let d = lda(r * n + r);
+            for j in 0..k {
+                stb(r * k + j, _mm512_div_pd(ldb(r * k + j), d));
+            }
+        }
+        Ok(())
+    }
+
+    /// Row `c` of the `rows x width` lane matrix at `v` trades places with row `p[l]` in
+    /// each lane l (rows below c only; a lane whose pivot is c keeps its row).
+    ///
+    /// # Safety
+    /// `v` points to `rows * width` elements of LANES f64 each, and c < rows.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn swap_pivots(v: *mut f64, rows: usize, width: usize, c: usize, p: __m512i) {
+        for r in c + 1..rows {
+            let m = _mm512_cmpeq_epi64_mask(p, _mm512_set1_epi64(r as i64));
+            if m == 0 {
+                continue;
+            }
+            for j in 0..width {
+                // SAFETY: c, r < rows and j < width: both elements are inside `v`.
+                unsafe {
+                    let (pc, pr) = (
+                        v.add((c * width + j) * LANES),
+                        v.add((r * width + j) * LANES),
+                    );
+                    let (x, y) = (_mm512_loadu_pd(pc), _mm512_loadu_pd(pr));
+                    _mm512_storeu_pd(pc, _mm512_mask_blend_pd(m, x, y));
+                    _mm512_storeu_pd(pr, _mm512_mask_blend_pd(m, y, x));
+                }
+            }
+        }
+    }
+}
+
 type Lane = [f64; LANES];
+
+/// `solve`'s general path (`lu_factor` then `lu_solve`) on `LANES` systems at once, in
+/// place in `s`: the same operations in the same order in every lane, pivots chosen and
+/// rows swapped per lane by compare and blend (a row is touched only when it is some
+/// lane's pivot), so each lane's result is bit for bit that of `solve` on its system.
+#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once
+#[inline(always)]
+fn solve_lanes_general(s: &mut Lanes) -> Result<(), String> {
+    let (n, k) = (s.n, s.k);
+    let a = &mut s.a;
+    let mut piv = vec![[0u64; LANES]; n];
+    for c in 0..n {
+        let mut best: Lane = std::array::from_fn(|l| a[c * n + c][l].abs());
+        let mut p = [c as u64; LANES];
+        for r in c + 1..n {
+            let col = a[r * n + c];
+            for l in 0..LANES {
+                let v = col[l].abs();
+                if v > best[l] {
+                    best[l] = v;
+                    p[l] = r as u64;
+                }
+            }
+        }
+        piv[c] = p;
+        for r in c + 1..n {
+            if !p.contains(&(r as u64)) {
+                continue;
+            }
+            let (top, rest) = a.split_at_mut(r * n);
+            let (row_c, row_r) = (&mut top[c * n..(c + 1) * n], &mut rest[..n]);
+            for (x, y) in row_c.iter_mut().zip(row_r.iter_mut()) {
+                for l in 0..LANES {
+                    let swap = p[l] == r as u64;
+                    let (u, v) = (x[l], y[l]);
+                    x[l] = if swap { v } else { u };
+                    y[l] = if swap { u } else { v };
+                }
+            }
+        }
+        let d = a[c * n + c];
+        if d.contains(&0.0) {
+            return Err("singular matrix".into());
+        }
+        let (top, rest) = a.split_at_mut((c + 1) * n);
+        let pivot_row = &top[c * n + c + 1..(c + 1) * n];
+        for row in rest.chunks_mut(n) {
+            let f: Lane = std::array::from_fn(|l| row[c][l] / d[l]);
+            row[c] = f;
+            for (x, y) in row[c + 1..].iter_mut().zip(pivot_row) {
+                for l in 0..LANES {
+                    x[l] = (-f[l]).mul_add(y[l], x[l]);
+                }
+            }
+        }
+    }
+    let b = &mut s.b;
+    for c in 0..n {
+        let p = piv[c];
+        for r in c + 1..n {
+            if !p.contains(&(r as u64)) {
+                continue;
+            }
+            for j in 0..k {
+                let (u, v) = (b[c * k + j], b[r * k + j]);
+                for l in 0..LANES {
+                    let swap = p[l] == r as u64;
+                    b[c * k + j][l] = if swap { v[l] } else { u[l] };
+                    b[r * k + j][l] = if swap { u[l] } else { v[l] };
+                }
+            }
+        }
+    }
+    if k == 1 {
+        for r in 0..n {
+            let mut acc = b[r];
+            for c in 0..r {
+                let (m, x) = (a[r * n + c], b[c]);
+                for l in 0..LANES {
+                    acc[l] = (-m[l]).mul_add(x[l], acc[l]);
+                }
+            }
+            b[r] = acc;
+        }
+        for r in (0..n).rev() {
+            let mut acc = b[r];
+            for c in r + 1..n {
+                let (m, x) = (a[r * n + c], b[c]);
+                for l in 0..LANES {
+                    acc[l] = (-m[l]).mul_add(x[l], acc[l]);
+                }
+            }
+            let d = a[r * n + r];
+            b[r] = std::array::from_fn(|l| acc[l] / d[l]);
+        }
+        return Ok(());
+    }
+    for r in 0..n {
+        for c in 0..r {
+            let f = a[r * n + c];
+            for j in 0..k {
+                let x = b[c * k + j];
+                for l in 0..LANES {
+                    b[r * k + j][l] -= f[l] * x[l];
+                }
+            }
+        }
+    }
+    for r in (0..n).rev() {
+        for c in r + 1..n {
+            let f = a[r * n + c];
+            for j in 0..k {
+                let x = b[c * k + j];
+                for l in 0..LANES {
+                    b[r * k + j][l] -= f[l] * x[l];
+                }
+            }
+        }
+        let d = a[r * n + r];
+        for j in 0..k {
+            for l in 0..LANES {
+                b[r * k + j][l] /= d[l];
+            }
+        }
+    }
+    Ok(())
+}
 
 #[allow(clippy::needless_range_loop)] // lane loops index several arrays at once
 #[inline(always)]
@@ -734,60 +1010,70 @@ fn solve_lanes_fixed<const N: usize>(s: &mut Lanes) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    /// Every lane of `solve_lanes` gives exactly `solve_fixed`'s result for its system:
-    /// systems needing different pivots in each lane, several right-hand sides, a partly
-    /// filled group, every size up to 8; and a singular system in any lane is an error.
+    /// A system's A and B, row-major.
+    type System = (Vec<f64>, Vec<f64>);
+
+    /// `used` random systems of `n` unknowns with `k` right-hand sides, and a group of lanes
+    /// holding them (the rest padded).
+    fn random_group(n: usize, k: usize, used: usize, seed: &mut u64) -> (Vec<System>, Lanes) {
+        let mut next = || {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((*seed >> 33) as f64 / (1u64 << 31) as f64) * 4.0 - 2.0
+        };
+        let systems: Vec<System> = (0..used)
+            .map(|_| {
+                let a = (0..n * n).map(|_| next()).collect();
+                (a, (0..n * k).map(|_| next()).collect())
+            })
+            .collect();
+        let mut lanes = Lanes::new(n, n * k);
+        for (l, (a, b)) in systems.iter().enumerate() {
+            lanes.put(l, a, b);
+        }
+        lanes.pad(used);
+        (systems, lanes)
+    }
+
+    /// Every lane of `solve_lanes` gives exactly the result of solving its system alone
+    /// (`solve_fixed` up to 8 unknowns, the general `solve` above): systems needing
+    /// different pivots in each lane, several right-hand sides, a partly filled group, sizes
+    /// 1-8 and 9-64; the portable general form agrees with the AVX-512 one; and a singular
+    /// system in any lane is an error.
     #[test]
     fn lane_solves_match_one_at_a_time_solves_bit_for_bit() {
-        fn check<const N: usize>() {
-            let mut seed = 7u64 + N as u64;
-            let mut next = move || {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((seed >> 33) as f64 / (1u64 << 31) as f64) * 4.0 - 2.0
-            };
+        let mut seed = 7u64;
+        let mut scratch = Scratch::default();
+        for n in (1..=8).chain([9, 16, 33, 64]) {
             for k in [1, 3] {
-                for used in [LANES, 3] {
-                    let systems: Vec<(Vec<f64>, Vec<f64>)> = (0..used)
-                        .map(|_| {
-                            (
-                                (0..N * N).map(|_| next()).collect(),
-                                (0..N * k).map(|_| next()).collect(),
-                            )
-                        })
-                        .collect();
-                    let mut lanes = Lanes::new(N, N * k);
-                    for (l, (a, b)) in systems.iter().enumerate() {
-                        lanes.put(l, a, b);
+                for used in [LANES, 5] {
+                    let (systems, mut lanes) = random_group(n, k, used, &mut seed);
+                    let mut portable = Lanes {
+                        n,
+                        k,
+                        a: lanes.a.clone(),
+                        b: lanes.b.clone(),
+                    };
+                    solve_lanes(n, &mut lanes).unwrap();
+                    if n > 8 {
+                        solve_lanes_general(&mut portable).unwrap();
+                        assert_eq!(portable.b, lanes.b, "portable n={n} k={k}");
                     }
-                    lanes.pad(used);
-                    solve_lanes(N, &mut lanes).unwrap();
-                    let mut got = vec![0.0; used * N * k];
+                    let mut got = vec![0.0; used * n * k];
                     lanes.take(&mut got);
                     for (l, (a, b)) in systems.iter().enumerate() {
                         let mut want = b.clone();
-                        solve_fixed::<N>(a, &mut want, k).unwrap();
-                        assert_eq!(
-                            &got[l * N * k..(l + 1) * N * k],
-                            &want[..],
-                            "n={N} k={k} lane {l}"
-                        );
+                        let args = [a.clone(), b.clone()];
+                        compute(Builtin::SolveMat, n, &args, &mut want, &mut scratch).unwrap();
+                        let got = &got[l * n * k..(l + 1) * n * k];
+                        assert_eq!(got, &want[..], "n={n} k={k} lane {l}");
                     }
-                    // A singular system in the last used lane.
-                    lanes.put(used - 1, &vec![0.0; N * N], &systems[0].1);
-                    assert!(solve_lanes(N, &mut lanes).is_err());
+                    lanes.put(used - 1, &vec![0.0; n * n], &systems[0].1);
+                    assert!(solve_lanes(n, &mut lanes).is_err());
                 }
             }
         }
-        check::<1>();
-        check::<2>();
-        check::<3>();
-        check::<4>();
-        check::<5>();
-        check::<6>();
-        check::<7>();
-        check::<8>();
     }
 
     #[test]
