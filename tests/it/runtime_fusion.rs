@@ -1,8 +1,9 @@
 //! Row fusion and the small-matrix kernel against the reference evaluator: programs whose
 //! definitions run row by row in the fast executor (intermediates that are never
 //! materialised, kept members read inside and after the group, reads that forbid fusion,
-//! rows computed in a permuted loop order) and contractions of every layout, on sizes large
-//! enough for the parallel paths. Floats agree within 1e-12 relative.
+//! rows computed in a permuted loop order), contractions of every layout and batched solves
+//! (eight systems per vector lane, strided cores, computed indices), on sizes large enough
+//! for the parallel paths. Floats agree within 1e-12 relative.
 
 use std::collections::HashMap;
 
@@ -180,6 +181,39 @@ fn small_and_large_contractions_in_every_layout() {
                 ("B", data(&[3, k, n], 8)),
                 ("At", data(&[3, k, m], 9)),
                 ("Bt", data(&[3, n, k], 10)),
+            ],
+        );
+    }
+}
+
+#[test]
+fn batched_solves_in_lanes_with_strided_cores_and_computed_indices() {
+    // Sizes that run eight systems per vector lane (5, 12, 64 unknowns) and one that runs
+    // one system at a time (70); 13 batch points leave a partly filled group. The matrix's
+    // core axes are not contiguous (the batch axis sits between them), one argument is
+    // addressed through an index array, and B has several right-hand sides.
+    for n in [5, 12, 64, 70] {
+        // Diagonally dominant (well conditioned), so both engines' roundings stay within the
+        // comparison's 1e-12: A[i, b, j] with 4n added where i == j.
+        let TensorData::F64(mut a) = data(&[n, 13, n], 20).data().clone() else {
+            unreachable!()
+        };
+        for i in 0..n {
+            for b in 0..13 {
+                a[(i * 13 + b) * n + i] += 4.0 * n as f64;
+            }
+        }
+        let a = Tensor::from_f64(vec![n, 13, n], a).unwrap();
+        check(
+            "input A: f64[k, q, k]\ninput B: f64[q, k, r]\ninput x: f64[q, k]\ninput idx: i64[q]\n\
+             y[b, :] = solve(A[:, b, :], x[idx[b], :])\n\
+             Y[b, :, :] = solve(A[:, b, :], B[b, :, :])\n\
+             output y, Y\n",
+            vec![
+                ("A", a),
+                ("B", data(&[13, n, 3], 21)),
+                ("x", data(&[13, n], 22)),
+                ("idx", indices(13, 13)),
             ],
         );
     }

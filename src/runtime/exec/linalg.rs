@@ -18,6 +18,8 @@ struct ArgView<'a> {
     strides: Vec<usize>,
     core_axes: Vec<usize>,
     core: Vec<usize>,
+    /// Where each element of the core lies from the core's start, row-major over the core.
+    offsets: Vec<usize>,
 }
 
 pub(super) fn run_call(
@@ -63,12 +65,22 @@ pub(super) fn run_call(
                 v
             }
         };
+        let strides = t.strides();
+        let mut offsets = vec![0usize];
+        for &axis in &core_axes {
+            let (size, stride) = (t.shape()[axis], strides[axis]);
+            offsets = offsets
+                .iter()
+                .flat_map(|&o| (0..size).map(move |i| o + i * stride))
+                .collect();
+        }
         views.push(ArgView {
             data,
             owned_from: t,
-            strides: t.strides(),
+            strides,
             core_axes,
             core,
+            offsets,
         });
     }
     let bad = |i: usize, what: &str| {
@@ -149,14 +161,28 @@ pub(super) fn run_call(
             // Small solves LANES at a time, one matrix per vector lane.
             let mut group = Lanes::new(n, per);
             for (g, o) in piece.chunks_mut(per * LANES).enumerate() {
-                for l in 0..o.len() / per {
+                let used = o.len() / per;
+                let mut bases = [[0usize; LANES]; 2];
+                for l in 0..used {
                     set_position(&mut env, batch, extents, t * rows_per_task + g * LANES + l);
-                    let a = base_offset(exec, &args[0], &views[0], &env, arrays)?;
-                    views[0].for_each_core(a, |i, x| group.a[i][l] = x);
-                    let b = base_offset(exec, &args[1], &views[1], &env, arrays)?;
-                    views[1].for_each_core(b, |i, x| group.b[i][l] = x);
+                    for (i, base) in bases.iter_mut().enumerate() {
+                        base[l] = base_offset(exec, &args[i], &views[i], &env, arrays)?;
+                    }
                 }
-                group.pad(o.len() / per);
+                // Element by element, the systems side by side: each lane vector written
+                // whole, each system's elements read in order.
+                for (dst, (view, base)) in [&mut group.a, &mut group.b]
+                    .into_iter()
+                    .zip(views.iter().zip(&bases))
+                {
+                    let src = view.src();
+                    for (d, &off) in dst.iter_mut().zip(&view.offsets) {
+                        for (x, &b) in d.iter_mut().zip(&base[..used]) {
+                            *x = src[b + off];
+                        }
+                    }
+                }
+                group.pad(used);
                 solve_lanes(n, &mut group).map_err(|msg| ExecError::at(step.span, msg))?;
                 group.take(o);
             }
@@ -207,31 +233,6 @@ impl ArgView<'_> {
             &self.data
         }
     }
-
-    /// Calls `f(k, x)` for each element x of the core at `base` (from `base_offset`), k
-    /// its row-major position in the core.
-    #[inline(always)]
-    fn for_each_core(&self, base: usize, mut f: impl FnMut(usize, f64)) {
-        let src = self.src();
-        match self.core_axes.as_slice() {
-            [a] => {
-                let s = self.strides[*a];
-                for k in 0..self.core[0] {
-                    f(k, src[base + k * s]);
-                }
-            }
-            [a, b] => {
-                let (sa, sb) = (self.strides[*a], self.strides[*b]);
-                let cols = self.core[1];
-                for r in 0..self.core[0] {
-                    for c in 0..cols {
-                        f(r * cols + c, src[base + r * sa + c * sb]);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Copies the core of `arg` at the batch point `env` into `buf` (row-major).
@@ -256,7 +257,11 @@ fn gather(
                 row.copy_from_slice(&src[start..start + row.len()]);
             }
         }
-        _ => view.for_each_core(base, |k, x| buf[k] = x),
+        _ => {
+            for (b, &o) in buf.iter_mut().zip(&view.offsets) {
+                *b = src[base + o];
+            }
+        }
     }
     Ok(())
 }
