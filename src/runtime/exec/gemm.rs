@@ -3,9 +3,10 @@
 //! whole on the calling thread (`product`); large ones are blocked for the caches and
 //! split across threads (`blocked`).
 //!
-//! In `product`, A is packed into zero-padded panels of `MR` rows, `k` deep, so one register-blocked
-//! kernel covers every tile; B is read in place when its rows are contiguous and whole
-//! `NR`-wide panels fit, else packed likewise. The kernel keeps an `MR x NR` block of C in
+//! In `product`, A is read in place when every tile is whole, else packed into zero-padded
+//! panels of `MR` rows, `k` deep, so one register-blocked kernel covers every tile; B is read
+//! in place when its rows are contiguous and whole `NR`-wide panels fit, else packed
+//! likewise. The kernel keeps an `MR x NR` block of C in
 //! registers and runs over `k` with fused multiply-adds. The tile shape follows the
 //! vector extension the CPU has (chosen at run time): with AVX-512, 8 x 16 for small
 //! products (64 x 64 splits evenly) and 14 x 16 for blocked ones (28 of its 32 registers
@@ -86,7 +87,8 @@ pub(crate) const BLOCKED: usize = 1 << 24;
 /// Depth of one block: a `KC x NR` panel of B stays in L1, an `MC x KC` block of A in L2.
 const KC: usize = 192;
 /// Columns of C per strip: a `KC x NC` slice of B stays in L2 (1.5 MB for f64). A is packed
-/// once per strip; 512 (A packed twice for 1024 columns) was slower.
+/// once per strip; 512 (A packed twice for 1024 columns, a smaller B slice) measured no
+/// faster.
 const NC: usize = 1024;
 /// Tiles of A per block (`MC = MR * A_TILES`).
 const A_TILES: usize = 16;
