@@ -567,45 +567,24 @@ impl<'p> Executor<'p> {
             return Ok(());
         }
         let extents = b.rp.extents;
-        // Writes `piece`, the points `first..` of the row at `pos`.
-        let fill = |pos: usize, first: usize, piece: &mut [MaybeUninit<T>]| {
-            let mut env = env.to_vec();
-            set_position(&mut env, &b.outer, extents, pos);
-            self.each_block(&b.rp, &env, first, piece.len(), arrays, |at, len, v| {
-                if v.store_uninit(&mut piece[at..at + len]) {
-                    Ok(())
-                } else {
-                    Err(ExecError::new("internal error: block dtype".into()))
-                }
-            })
-        };
-        let work = out.len().saturating_mul(b.rwork);
-        if !parallel || work < PARALLEL_WORK {
-            for (pos, piece) in out.chunks_mut(row).enumerate() {
-                fill(pos, 0, piece)?;
-            }
-        } else if b.positions < 4 && row >= 2 * BLOCK && b.rp.inner_is_out {
-            // Few long rows: each split across the cores.
-            let seg = (row / 8).div_ceil(BLOCK).max(1) * BLOCK;
-            for (pos, out_row) in out.chunks_mut(row).enumerate() {
-                out_row
-                    .par_chunks_mut(seg)
-                    .enumerate()
-                    .try_for_each(|(s, piece)| fill(pos, s * seg, piece))?;
-            }
-        } else {
-            let per_row = (row * b.rwork).max(1);
-            let rows_per_task = (PARALLEL_WORK / per_row).max(b.positions / 64).max(1);
-            out.par_chunks_mut(rows_per_task * row)
-                .enumerate()
-                .try_for_each(|(c, piece)| {
-                    for (k, out_row) in piece.chunks_mut(row).enumerate() {
-                        fill(c * rows_per_task + k, 0, out_row)?;
+        let shape = (row, b.positions, b.rwork);
+        for_rows(
+            out,
+            shape,
+            env,
+            parallel,
+            b.rp.inner_is_out,
+            |env, pos, first, piece| {
+                set_position(env, &b.outer, extents, pos);
+                self.each_block(&b.rp, env, first, piece.len(), arrays, |at, len, v| {
+                    if v.store_uninit(&mut piece[at..at + len]) {
+                        Ok(())
+                    } else {
+                        Err(ExecError::new("internal error: block dtype".into()))
                     }
-                    Ok::<(), ExecError>(())
-                })?;
-        }
-        Ok(())
+                })
+            },
+        )
     }
 
     /// Computes the plan's body at every point of its output variables (row-major into
@@ -633,25 +612,8 @@ impl<'p> Executor<'p> {
             &mut out[..total]
         };
         let work = total.saturating_mul(b.rwork);
-        let rows_per_task = if !parallel || work < PARALLEL_WORK {
-            positions
-        } else {
-            // Enough tasks to balance two cores, each still large.
-            let per_row = (row * b.rwork).max(1);
-            (PARALLEL_WORK / per_row).max(positions / 64).max(1)
-        };
-        let chunk = rows_per_task * row;
         let base_env: &[i64] = env;
         let outer = &b.outer;
-        let run_chunk = |(c, piece): (usize, &mut [T])| -> Result<(), ExecError> {
-            let mut env = base_env.to_vec();
-            let first = c * rows_per_task;
-            for (k, out_row) in piece.chunks_mut(row).enumerate() {
-                set_position(&mut env, outer, extents, first + k);
-                self.fill_row(&b.rp, &mut env, 0, out_row, arrays)?;
-            }
-            Ok(())
-        };
         let threads = rayon::current_num_threads();
         let split = match b.rp.reduce {
             Some((op, _, _)) => {
@@ -698,30 +660,19 @@ impl<'p> Executor<'p> {
                     acc.finish(op, count, out_row, span)?;
                 }
             }
-        } else if parallel
-            && positions < 4
-            && row >= 2 * BLOCK
-            && b.rp.inner_is_out
-            && work >= PARALLEL_WORK
-        {
-            // Few long rows (a column reduction): split each row across the cores instead.
-            let seg = (row / 8).div_ceil(BLOCK).max(1) * BLOCK;
-            for (pos, out_row) in dest.chunks_mut(row).enumerate() {
-                out_row
-                    .par_chunks_mut(seg)
-                    .enumerate()
-                    .try_for_each(|(s, piece)| {
-                        let mut env = base_env.to_vec();
-                        set_position(&mut env, outer, extents, pos);
-                        self.fill_row(&b.rp, &mut env, s * seg, piece, arrays)
-                    })?;
-            }
-        } else if rows_per_task >= positions {
-            run_chunk((0, dest))?;
         } else {
-            dest.par_chunks_mut(chunk)
-                .enumerate()
-                .try_for_each(run_chunk)?;
+            let shape = (row, positions, b.rwork);
+            for_rows(
+                dest,
+                shape,
+                base_env,
+                parallel,
+                b.rp.inner_is_out,
+                |env, pos, first, piece| {
+                    set_position(env, outer, extents, pos);
+                    self.fill_row(&b.rp, env, first, piece, arrays)
+                },
+            )?;
         }
         if let (true, Some(v)) = (b.moved, b.rp.inner) {
             let mut src_shape: Vec<usize> = outer.iter().map(|&o| extents[o]).collect();
@@ -1112,6 +1063,53 @@ impl<'p> Executor<'p> {
             TensorData::Bool(d) => pick(d, base, step, has_inner, cols(), len),
         })
     }
+}
+
+/// Runs `fill(env, pos, first, piece)` over `out`, `positions` rows of `row` points each
+/// (`piece` is row `pos` from its point `first`; `env` is a copy of `base_env` for the fill to
+/// set its position in, one per task): on this thread when `parallel` is off or the work
+/// (`rwork` per point) is small; else, when the rows may be cut (`cut_rows`, the inner
+/// variable is an output one) and there are few long ones, each row split across the cores;
+/// else chunks of rows, enough to balance two cores and each still large.
+fn for_rows<U: Send>(
+    out: &mut [U],
+    (row, positions, rwork): (usize, usize, usize),
+    base_env: &[i64],
+    parallel: bool,
+    cut_rows: bool,
+    fill: impl Fn(&mut [i64], usize, usize, &mut [U]) -> Result<(), ExecError> + Sync,
+) -> Result<(), ExecError> {
+    if row == 0 || out.is_empty() {
+        return Ok(());
+    }
+    let work = out.len().saturating_mul(rwork);
+    if !parallel || work < PARALLEL_WORK {
+        let mut env = base_env.to_vec();
+        for (pos, piece) in out.chunks_mut(row).enumerate() {
+            fill(&mut env, pos, 0, piece)?;
+        }
+    } else if cut_rows && positions < 4 && row >= 2 * BLOCK {
+        let seg = (row / 8).div_ceil(BLOCK).max(1) * BLOCK;
+        for (pos, out_row) in out.chunks_mut(row).enumerate() {
+            out_row
+                .par_chunks_mut(seg)
+                .enumerate()
+                .try_for_each(|(s, piece)| fill(&mut base_env.to_vec(), pos, s * seg, piece))?;
+        }
+    } else {
+        let per_row = (row * rwork).max(1);
+        let rows_per_task = (PARALLEL_WORK / per_row).max(positions / 64).max(1);
+        out.par_chunks_mut(rows_per_task * row)
+            .enumerate()
+            .try_for_each(|(c, piece)| {
+                let mut env = base_env.to_vec();
+                for (k, out_row) in piece.chunks_mut(row).enumerate() {
+                    fill(&mut env, c * rows_per_task + k, 0, out_row)?;
+                }
+                Ok::<(), ExecError>(())
+            })?;
+    }
+    Ok(())
 }
 
 /// A scalar block of a reduced inner variable stands for `len` equal points.
