@@ -144,7 +144,8 @@ pub(super) fn run_call(
     } else {
         64.min(positions)
     };
-    // Solves of up to 8 unknowns run a vector lane per batch point (`solve_lanes`).
+    // Solves run eight batch points at a time, one per vector lane, where that pays
+    // (`lanes_pay`, `solve_lanes`).
     let lanes = matches!(builtin, Builtin::SolveVec | Builtin::SolveMat) && lanes_pay(n) && per > 0;
     let mut rows_per_task = positions.div_ceil(tasks.max(1)).max(1);
     if lanes {
@@ -152,13 +153,7 @@ pub(super) fn run_call(
     }
     let run = |(t, piece): (usize, &mut [f64])| -> Result<(), ExecError> {
         let mut env = vec![0i64; extents.len()];
-        let mut bufs: Vec<Vec<f64>> = views
-            .iter()
-            .map(|v| vec![0.0; v.core.iter().product()])
-            .collect();
-        let mut scratch = Scratch::default();
         if lanes {
-            // Small solves LANES at a time, one matrix per vector lane.
             let mut group = Lanes::new(n, per);
             for (g, o) in piece.chunks_mut(per * LANES).enumerate() {
                 let used = o.len() / per;
@@ -188,6 +183,11 @@ pub(super) fn run_call(
             }
             return Ok(());
         }
+        let mut bufs: Vec<Vec<f64>> = views
+            .iter()
+            .map(|v| vec![0.0; v.core.iter().product()])
+            .collect();
+        let mut scratch = Scratch::default();
         for (k, o) in piece.chunks_mut(per.max(1)).enumerate() {
             set_position(&mut env, batch, extents, t * rows_per_task + k);
             for (i, (view, buf)) in views.iter().zip(bufs.iter_mut()).enumerate() {
