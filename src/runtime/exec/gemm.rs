@@ -9,9 +9,9 @@
 //! likewise. The kernel keeps an `MR x NR` block of C in
 //! registers and runs over `k` with fused multiply-adds. The tile shape follows the
 //! vector extension the CPU has (chosen at run time): with AVX-512, 8 x 16 for small
-//! products (64 x 64 splits evenly) and 14 x 16 for blocked ones (28 of its 32 registers
-//! hold C: 28 multiply-adds per 16 loads, as BLIS's Skylake-X kernel); 6 x 8 with AVX2
-//! (12 of 16); 4 x 4 otherwise.
+//! products (64 x 64 splits evenly) and 12 x 16 for blocked ones (24 of its 32 registers
+//! hold C, as OpenBLAS's Skylake-X kernel, and a 384-deep panel of 12 rows of A fits in
+//! L1); 6 x 8 with AVX2 (12 of 16); 4 x 4 otherwise.
 
 use std::mem::MaybeUninit;
 
@@ -84,14 +84,15 @@ pub(crate) fn gemm(
 /// Products with at least this many multiply-adds are blocked for the caches and split
 /// across threads (`blocked`); smaller ones run whole on the calling thread (`product`).
 pub(crate) const BLOCKED: usize = 1 << 24;
-/// Depth of one block: a `KC x NR` panel of B stays in L1, an `MC x KC` block of A in L2.
-const KC: usize = 192;
-/// Columns of C per strip: a `KC x NC` slice of B stays in L2 (1.5 MB for f64). A is packed
-/// once per strip; 512 (A packed twice for 1024 columns, a smaller B slice) measured no
-/// faster.
-const NC: usize = 1024;
-/// Tiles of A per block (`MC = MR * A_TILES`).
-const A_TILES: usize = 16;
+/// Largest depth of one slice of the shared dimension: an `MR x KC` panel of A (36 KB for
+/// the 12-row AVX-512 tile) stays in L1 while the B panels stream past it. The depth is
+/// split into slices of equal size (1024 as three of 342, not 384 + 384 + 256). Each slice
+/// after the first reads and rewrites all of C, so deeper is better while A's panel fits:
+/// 192 (six passes over C) was 7-10% slower on 1024 x 1024.
+const KC: usize = 384;
+/// Columns of B per block: a `KC x NB` block (576 KB at KC = 384) stays in L2 while every
+/// A panel of the band passes over it. (128-320 measured alike; 512 and more, slower.)
+const NB: usize = 192;
 
 /// The operands of one product, bounds already checked by `gemm`.
 struct Args<'a> {
@@ -153,7 +154,8 @@ impl Args<'_> {
 }
 
 /// One tile's operands: element `(r, p)` of A at `a[r * a_row + p * a_step]` for
-/// `r < MR`, `p < k`; row `p` of B's `NR` columns at `b[p * b_row..][..NR]`.
+/// `r < MR`, `p < k`; row `p` of B's `NR` columns at `b[p * b_row..][..NR]`. `ahead` is
+/// memory the next tiles will read, fetched into L2 while this one runs.
 #[derive(Clone, Copy)]
 struct Tile<'a> {
     k: usize,
@@ -162,6 +164,7 @@ struct Tile<'a> {
     a_step: usize,
     b: &'a [f64],
     b_row: usize,
+    ahead: &'a [f64],
 }
 
 impl<'a> Tile<'a> {
@@ -175,6 +178,7 @@ impl<'a> Tile<'a> {
             a_step: MR,
             b,
             b_row,
+            ahead: &[],
         }
     }
 
@@ -294,6 +298,7 @@ fn product<const MR: usize, const NR: usize>(
                     a_step: x.sa.cols,
                     b,
                     b_row,
+                    ahead: &[],
                 }
             } else {
                 Tile::packed::<MR>(k, &ap[i * MR * k..(i + 1) * MR * k], b, b_row)
@@ -303,13 +308,13 @@ fn product<const MR: usize, const NR: usize>(
     }
 }
 
-/// The product blocked for the caches, in the loop order of BLIS. C is cut into one band of
-/// whole tiles' rows per thread, and each thread computes its band on its own (no barrier,
-/// nothing shared but the operands): for each `NC`-wide strip of columns and `KC`-deep
-/// slice of the shared dimension it packs B's slice into `NR`-wide panels (in its own L2),
-/// then for each block of `MC` rows packs A's slice into `MR`-row panels and runs the
-/// kernel over every (B panel, A panel) pair: the B panel stays in L1 while the A block
-/// streams from L2. The first slice writes C, later ones add.
+/// The product blocked for the caches, in the loop order of OpenBLAS's Skylake-X kernels.
+/// C is cut into one band of whole tiles' rows per thread, and each thread computes its band
+/// on its own (no barrier, nothing shared but the operands). For each `KC`-deep slice of the
+/// shared dimension a thread packs its rows of A into `MR`-row panels; then for each
+/// `NB`-wide block of columns it packs B's block into `NR`-wide panels (in its L2) and runs
+/// the kernel over every (A panel, B panel) pair, A panel outermost: the A panel stays in L1
+/// while the block's B panels stream from L2. The first slice writes C, later ones add.
 ///
 /// (Sharing one packed B between the threads, with a barrier per slice, was 15% slower on
 /// 1024 x 1024: half of every slice was read from the other core's cache, and the
@@ -349,21 +354,34 @@ fn band<const MR: usize, const NR: usize>(
 ) {
     let (n, k) = (x.n, x.k);
     let rows = c.len() / n;
-    let mut bp = Vec::new();
+    let tiles = rows.div_ceil(MR);
+    // Rows of A in place when contiguous and B has few panels (every tile but a ragged last
+    // one): packing a panel pays only when it meets many B panels. (With n = 64, as in
+    // attention's `P V`, packing A cost as much as the products.)
+    let in_place = |i: usize| x.sa.cols == 1 && n < 8 * NR && (i + 1) * MR <= rows;
+    // Slices of equal depth, none deeper than KC.
+    let kc_max = k.div_ceil(k.div_ceil(KC));
     let mut ap = Vec::new();
-    for jc in (0..n).step_by(NC) {
-        let nc = NC.min(n - jc);
-        let np = nc.div_ceil(NR);
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
-            // Panels are rewritten, not zeroed, for each slice: the columns a ragged panel
-            // leaves unwritten hold earlier (finite or not) values whose products the
-            // kernels compute but never store.
-            let bp = grown(&mut bp, np * NR * kc);
-            if x.sb.cols == 1 && nc % NR == 0 {
+    let mut bp = Vec::new();
+    for pc in (0..k).step_by(kc_max) {
+        let kc = kc_max.min(k - pc);
+        // Panels are rewritten, not zeroed, for each slice: the rows a ragged panel leaves
+        // unwritten hold earlier (finite or not) values whose products the kernels compute
+        // but never store. Panel i holds rows r0 + i*MR.. as ap[i][p*MR + r].
+        let ap = grown(&mut ap, tiles * MR * kc);
+        for (i, panel) in ap.chunks_exact_mut(MR * kc).enumerate() {
+            if !in_place(i) {
+                x.pack_a::<MR>(r0 + i * MR, MR.min(rows - i * MR), pc, panel);
+            }
+        }
+        for jc in (0..n).step_by(NB) {
+            let nb = NB.min(n - jc);
+            let panels = nb.div_ceil(NR);
+            let bp = grown(&mut bp, panels * NR * kc);
+            if x.sb.cols == 1 && nb % NR == 0 {
                 // Contiguous rows of B, read in order, each cut into the panels.
                 for p in 0..kc {
-                    let row = &x.b[(pc + p) * x.sb.rows + jc..][..nc];
+                    let row = &x.b[(pc + p) * x.sb.rows + jc..][..nb];
                     for (j, src) in row.chunks_exact(NR).enumerate() {
                         let dst: &mut [f64; NR] = (&mut bp[(j * kc + p) * NR..][..NR])
                             .try_into()
@@ -376,43 +394,39 @@ fn band<const MR: usize, const NR: usize>(
                     x.pack_b::<NR>(jc / NR + j, pc, panel);
                 }
             }
-            for ic in (0..rows).step_by(MR * A_TILES) {
-                let mc = (MR * A_TILES).min(rows - ic);
-                let tiles = mc.div_ceil(MR);
-                // Rows of A in place when contiguous and B has few panels (every tile but
-                // a ragged last one); the rest packed: panel i holds rows ic + i*MR.. as
-                // ap[i][p*MR + r]. (Packing pays when the block meets many B panels.)
-                let in_place = |i: usize| x.sa.cols == 1 && np < 8 && (i + 1) * MR <= mc;
-                let ap = grown(&mut ap, tiles * MR * kc);
-                for (i, panel) in ap.chunks_exact_mut(MR * kc).enumerate() {
-                    if !in_place(i) {
-                        x.pack_a::<MR>(r0 + ic + i * MR, MR.min(mc - i * MR), pc, panel);
-                    }
-                }
-                let block = &mut c[ic * n + jc..];
+            for (i, a) in ap.chunks_exact(MR * kc).enumerate() {
                 for (j, b) in bp.chunks_exact(NR * kc).enumerate() {
-                    for (i, a) in ap.chunks_exact(MR * kc).enumerate() {
-                        let tile = if in_place(i) {
-                            Tile {
-                                k: kc,
-                                a: &x.a[(r0 + ic + i * MR) * x.sa.rows + pc..],
-                                a_row: x.sa.rows,
-                                a_step: 1,
-                                b,
-                                b_row: NR,
-                            }
-                        } else {
-                            Tile::packed::<MR>(kc, a, b, NR)
-                        };
-                        let dst = Dst {
-                            c: &mut block[i * MR * n + j * NR..],
-                            row: n,
-                            rows: MR.min(mc - i * MR),
-                            width: NR.min(nc - j * NR),
-                            add: pc > 0,
-                        };
-                        kernel(tile, dst);
-                    }
+                    let tile = if in_place(i) {
+                        Tile {
+                            k: kc,
+                            a: &x.a[(r0 + i * MR) * x.sa.rows + pc..],
+                            a_row: x.sa.rows,
+                            a_step: 1,
+                            b,
+                            b_row: NR,
+                            ahead: &[],
+                        }
+                    } else {
+                        // The next A panel, fetched into L2 a share at a time while this one
+                        // meets the block's B panels (it is usually in neither L1 nor L2).
+                        let next = ap.get((i + 1) * MR * kc..(i + 2) * MR * kc);
+                        let share = (MR * kc).div_ceil(panels).next_multiple_of(8);
+                        let ahead = next.map_or(&[][..], |next| {
+                            &next[(j * share).min(next.len())..((j + 1) * share).min(next.len())]
+                        });
+                        Tile {
+                            ahead,
+                            ..Tile::packed::<MR>(kc, a, b, NR)
+                        }
+                    };
+                    let dst = Dst {
+                        c: &mut c[i * MR * n + jc + j * NR..],
+                        row: n,
+                        rows: MR.min(rows - i * MR),
+                        width: NR.min(nb - j * NR),
+                        add: pc > 0,
+                    };
+                    kernel(tile, dst);
                 }
             }
         }
@@ -456,7 +470,7 @@ mod x86 {
     #[target_feature(enable = "avx512f")]
     pub(super) fn wide512(x: &Args<'_>, c: &mut [Out], pack: &mut Vec<f64>, big: bool) {
         if big {
-            blocked::<14, 16>(x, c, |t, d| kernel_14x16(t, d))
+            blocked::<12, 16>(x, c, |t, d| kernel_12x16(t, d))
         } else {
             product::<8, 16>(x, c, pack, |t, d| kernel_8x16(t, d))
         }
@@ -470,6 +484,10 @@ mod x86 {
             product::<6, 8>(x, c, pack, |t, d| kernel_6x8(t, d))
         }
     }
+
+    /// How far ahead (in f64) of the current row of a B panel the kernels prefetch: 8 rows
+    /// of a 16-wide panel (64-256 measured alike; none, 10% slower).
+    const B_AHEAD: usize = 128;
 
     /// Defines a tile kernel `$name` for `$feature`: `$mr` rows of the tile, each two
     /// vectors of `$lanes` f64 (so `NR` = 2 * `$lanes`), `2 * $mr` accumulators.
@@ -502,11 +520,31 @@ mod x86 {
                 // (MR-1)*a_row + (k-1)*a_step < a.len(), so with p < k and r < MR every
                 // load below is inside the slices.
                 // One step of the shared dimension, A's element (r, p) read through `$a`.
+                let ahead = t.ahead.as_ptr();
+                let ahead_lines = t.ahead.len() / 8;
                 macro_rules! run {
                     (|$p:ident, $r:ident| $a:expr) => {
                         for $p in 0..t.k {
                             unsafe {
                                 let brow = t.b.as_ptr().add($p * t.b_row);
+                                // B's rows ahead into L1: the panel streams from L2, and the
+                                // hardware prefetchers left the loads waiting (10% of the
+                                // blocked product's time on 1024 x 1024). A prefetch never
+                                // faults, and `wrapping_add` keeps the address arithmetic
+                                // defined past the end of `b`.
+                                _mm_prefetch::<_MM_HINT_T0>(
+                                    brow.wrapping_add(B_AHEAD).cast::<i8>(),
+                                );
+                                if 2 * $lanes == 16 {
+                                    _mm_prefetch::<_MM_HINT_T0>(
+                                        brow.wrapping_add(B_AHEAD + 8).cast::<i8>(),
+                                    );
+                                }
+                                // One line of `ahead` every eighth step: p < 8 * lines
+                                // <= ahead.len(), so the address is inside `ahead`.
+                                if $p % 8 == 0 && $p / 8 < ahead_lines {
+                                    _mm_prefetch::<_MM_HINT_T1>(ahead.add($p).cast::<i8>());
+                                }
                                 let b0 = $load(brow);
                                 let b1 = $load(brow.add($lanes));
                                 for ($r, acc_r) in acc.iter_mut().enumerate() {
@@ -588,7 +626,7 @@ mod x86 {
     }
 
     avx512_kernel!(kernel_8x16, 8);
-    avx512_kernel!(kernel_14x16, 14);
+    avx512_kernel!(kernel_12x16, 12);
     tile_kernel!(
         kernel_6x8,
         "avx2,fma",
@@ -646,7 +684,7 @@ mod tests {
                 v.push(("avx512 8x16", |x, c, p| unsafe {
                     x86::wide512(x, c, p, false)
                 }));
-                v.push(("avx512 14x16 blocked", |x, c, p| unsafe {
+                v.push(("avx512 12x16 blocked", |x, c, p| unsafe {
                     x86::wide512(x, c, p, true)
                 }));
             }
@@ -677,10 +715,13 @@ mod tests {
                 (17, 33, 9),
                 (24, 48, 2),
                 (64, 64, 64),
-                // Several row blocks, several depth slices (KC = 192), ragged edges.
+                // Rows of A in place (n < 8 * NR), one or several depth slices, ragged edges.
                 (150, 40, 300),
                 (136, 64, 513),
-                // Several column strips (NC = 1024), the last one ragged.
+                // A packed, three depth slices of 267 (KC = 384), two column blocks
+                // (NB = 192), the second ragged.
+                (40, 200, 800),
+                // Six column blocks, the last one ragged.
                 (20, 1030, 200),
             ] {
                 let a: Vec<f64> = (0..m * k).map(|x| ((x * 7 % 13) as f64) - 6.0).collect();
