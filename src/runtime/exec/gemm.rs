@@ -524,35 +524,52 @@ mod x86 {
                 let ahead_lines = t.ahead.len() / 8;
                 macro_rules! run {
                     (|$p:ident, $r:ident| $a:expr) => {
-                        for $p in 0..t.k {
-                            unsafe {
-                                let brow = t.b.as_ptr().add($p * t.b_row);
-                                // B's rows ahead into L1: the panel streams from L2, and the
-                                // hardware prefetchers left the loads waiting (10% of the
-                                // blocked product's time on 1024 x 1024). A prefetch never
-                                // faults, and `wrapping_add` keeps the address arithmetic
-                                // defined past the end of `b`.
-                                _mm_prefetch::<_MM_HINT_T0>(
-                                    brow.wrapping_add(B_AHEAD).cast::<i8>(),
-                                );
-                                if 2 * $lanes == 16 {
+                        // One step of the shared dimension.
+                        macro_rules! step {
+                            ($q:expr) => {{
+                                let $p = $q;
+                                // SAFETY: see above, p < k.
+                                unsafe {
+                                    let brow = t.b.as_ptr().add($p * t.b_row);
+                                    // B's rows ahead into L1: the panel streams from L2, and the
+                                    // hardware prefetchers left the loads waiting (10% of the
+                                    // blocked product's time on 1024 x 1024). A prefetch never
+                                    // faults, and `wrapping_add` keeps the address arithmetic
+                                    // defined past the end of `b`.
                                     _mm_prefetch::<_MM_HINT_T0>(
-                                        brow.wrapping_add(B_AHEAD + 8).cast::<i8>(),
+                                        brow.wrapping_add(B_AHEAD).cast::<i8>(),
                                     );
+                                    if 2 * $lanes == 16 {
+                                        _mm_prefetch::<_MM_HINT_T0>(
+                                            brow.wrapping_add(B_AHEAD + 8).cast::<i8>(),
+                                        );
+                                    }
+                                    let b0 = $load(brow);
+                                    let b1 = $load(brow.add($lanes));
+                                    for ($r, acc_r) in acc.iter_mut().enumerate() {
+                                        let ar = $set1(*$a);
+                                        acc_r[0] = $fma(ar, b0, acc_r[0]);
+                                        acc_r[1] = $fma(ar, b1, acc_r[1]);
+                                    }
                                 }
-                                // One line of `ahead` every eighth step: p < 8 * lines
-                                // <= ahead.len(), so the address is inside `ahead`.
-                                if $p % 8 == 0 && $p / 8 < ahead_lines {
-                                    _mm_prefetch::<_MM_HINT_T1>(ahead.add($p).cast::<i8>());
-                                }
-                                let b0 = $load(brow);
-                                let b1 = $load(brow.add($lanes));
-                                for ($r, acc_r) in acc.iter_mut().enumerate() {
-                                    let ar = $set1(*$a);
-                                    acc_r[0] = $fma(ar, b0, acc_r[0]);
-                                    acc_r[1] = $fma(ar, b1, acc_r[1]);
-                                }
+                            }};
+                        }
+                        // Eight steps at a time, with one line of `ahead` per eight (no
+                        // per-step test): p < 8 * lines <= ahead.len(), so the prefetched
+                        // address is inside `ahead`.
+                        let mut p0 = 0;
+                        while p0 + 8 <= t.k {
+                            if p0 / 8 < ahead_lines {
+                                // SAFETY: as just said.
+                                unsafe { _mm_prefetch::<_MM_HINT_T1>(ahead.add(p0).cast::<i8>()) };
                             }
+                            for p in p0..p0 + 8 {
+                                step!(p);
+                            }
+                            p0 += 8;
+                        }
+                        for p in p0..t.k {
+                            step!(p);
                         }
                     };
                 }
