@@ -634,7 +634,14 @@ impl Lowerer<'_> {
                     span,
                 }
             }
-            B::Solve | B::Inv | B::Det | B::Cholesky => {
+            B::Solve
+            | B::Inv
+            | B::Det
+            | B::Cholesky
+            | B::Cumsum
+            | B::Sort
+            | B::Argsort
+            | B::Cov => {
                 let mut batch = Vec::new();
                 for &v in mapped_over {
                     batch.push(self.var(scope, v));
@@ -665,7 +672,7 @@ impl Lowerer<'_> {
                     span,
                 }
             }
-            B::Cumsum | B::Sort | B::Argsort | B::Cov | B::Nonzero => {
+            B::Nonzero => {
                 return unsupported(
                     span,
                     format!("`{}` is not supported by the fast executor", builtin.name()),
@@ -805,6 +812,10 @@ fn call_builtin(b: B, args: &[p::Expr]) -> Option<Builtin> {
         B::Inv => Builtin::Inv,
         B::Det => Builtin::Det,
         B::Cholesky => Builtin::Cholesky,
+        B::Cumsum => Builtin::Cumsum,
+        B::Sort => Builtin::Sort,
+        B::Argsort => Builtin::Argsort,
+        B::Cov => Builtin::Cov,
         _ => return None,
     })
 }

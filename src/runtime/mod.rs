@@ -8,5 +8,6 @@ pub mod npy;
 pub mod plan;
 pub mod reference;
 pub mod tensor;
+pub(crate) mod vector;
 
 pub use tensor::{Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError};

@@ -100,6 +100,14 @@ pub enum Builtin {
     Det,
     /// `[n,n] -> [n,n]`, lower triangular.
     Cholesky,
+    /// `[n] -> [n]`, running sums.
+    Cumsum,
+    /// `[n] -> [n]`, ascending, NaN last.
+    Sort,
+    /// `[n] -> [n]` positions (i64), stable.
+    Argsort,
+    /// `[v,o] -> [v,v]`.
+    Cov,
 }
 
 impl Builtin {
@@ -109,6 +117,10 @@ impl Builtin {
             Builtin::Inv => "inv",
             Builtin::Det => "det",
             Builtin::Cholesky => "cholesky",
+            Builtin::Cumsum => "cumsum",
+            Builtin::Sort => "sort",
+            Builtin::Argsort => "argsort",
+            Builtin::Cov => "cov",
         }
     }
 }

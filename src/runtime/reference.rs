@@ -9,6 +9,7 @@ use std::fmt;
 use ruff_text_size::TextRange;
 
 use super::tensor::{MemoryBudget, Scalar, Tensor, TensorData, TensorError};
+use super::vector;
 use crate::overt::builtins::Builtin;
 use crate::overt::program::*;
 use crate::overt::size::{floor_div, Size};
@@ -1091,50 +1092,48 @@ fn fixed_rank(b: Builtin, vals: &[Value], dtype: Dtype, span: TextRange) -> Resu
             })?;
             out(vec![n, n], l)
         }
-        Builtin::Cumsum => {
-            if dtype == Dtype::I64 {
-                let mut acc: i64 = 0;
-                let mut data = Vec::new();
-                for s in &a.data {
-                    if let Scalar::I64(i) = s {
-                        acc = acc.checked_add(*i).ok_or_else(|| overflow(span))?;
-                    }
-                    data.push(Scalar::I64(acc));
+        Builtin::Cumsum | Builtin::Sort | Builtin::Argsort => {
+            let data = match (b, typed(a)) {
+                (Builtin::Cumsum, Typed::I64(xs)) => {
+                    let mut o = vec![0; xs.len()];
+                    vector::cumsum_i64(&xs, &mut o).map_err(|()| overflow(span))?;
+                    o.into_iter().map(Scalar::I64).collect()
                 }
-                return Ok(Value {
-                    shape: a.shape.clone(),
-                    data,
-                });
-            }
-            let mut acc = 0.0;
-            let data = f(a)
-                .into_iter()
-                .map(|v| {
-                    acc = round_to(dtype, acc + v);
-                    acc
-                })
-                .collect();
-            out(a.shape.clone(), data)
-        }
-        Builtin::Sort | Builtin::Argsort => {
-            let mut order: Vec<usize> = (0..a.data.len()).collect();
-            // Stable, ascending, NaN last; integers compare exactly.
-            order.sort_by(|&i, &j| match (a.data[i], a.data[j]) {
-                (Scalar::I64(x), Scalar::I64(y)) => x.cmp(&y),
-                (x, y) => {
-                    let (x, y) = (x.to_f64(), y.to_f64());
-                    match (x.is_nan(), y.is_nan()) {
-                        (true, true) => std::cmp::Ordering::Equal,
-                        (true, false) => std::cmp::Ordering::Greater,
-                        (false, true) => std::cmp::Ordering::Less,
-                        _ => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
-                    }
+                (Builtin::Cumsum, Typed::F64(xs)) => {
+                    let mut o = vec![0.0; xs.len()];
+                    vector::cumsum_float(&xs, &mut o);
+                    o.into_iter().map(Scalar::F64).collect()
                 }
-            });
-            let data = if b == Builtin::Sort {
-                order.iter().map(|&i| a.data[i]).collect()
-            } else {
-                order.iter().map(|&i| Scalar::I64(i as i64)).collect()
+                (Builtin::Cumsum, Typed::F32(xs)) => {
+                    let mut o = vec![0.0; xs.len()];
+                    vector::cumsum_float(&xs, &mut o);
+                    o.into_iter().map(Scalar::F32).collect()
+                }
+                (Builtin::Sort, Typed::I64(xs)) => {
+                    let mut o = xs.clone();
+                    vector::sort(&xs, &mut o);
+                    o.into_iter().map(Scalar::I64).collect()
+                }
+                (Builtin::Sort, Typed::F64(xs)) => {
+                    let mut o = xs.clone();
+                    vector::sort(&xs, &mut o);
+                    o.into_iter().map(Scalar::F64).collect()
+                }
+                (Builtin::Sort, Typed::F32(xs)) => {
+                    let mut o = xs.clone();
+                    vector::sort(&xs, &mut o);
+                    o.into_iter().map(Scalar::F32).collect()
+                }
+                (_, typed) => {
+                    let mut o = vec![0; a.data.len()];
+                    match typed {
+                        Typed::I64(xs) => vector::argsort(&xs, &mut o),
+                        Typed::F64(xs) => vector::argsort(&xs, &mut o),
+                        Typed::F32(xs) => vector::argsort(&xs, &mut o),
+                        Typed::Other => return Err(wrong()),
+                    }
+                    o.into_iter().map(Scalar::I64).collect()
+                }
             };
             Ok(Value {
                 shape: a.shape.clone(),
@@ -1143,22 +1142,41 @@ fn fixed_rank(b: Builtin, vals: &[Value], dtype: Dtype, span: TextRange) -> Resu
         }
         Builtin::Cov => {
             let (v, o) = (a.shape[0], a.shape[1]);
-            let x = f(a);
-            let means: Vec<f64> = (0..v)
-                .map(|p| (0..o).map(|t| x[p * o + t]).sum::<f64>() / o as f64)
-                .collect();
             let mut data = vec![0.0; v * v];
-            for p in 0..v {
-                for q in 0..v {
-                    let s: f64 = (0..o)
-                        .map(|t| (x[p * o + t] - means[p]) * (x[q * o + t] - means[q]))
-                        .sum();
-                    data[p * v + q] = s / (o as f64 - 1.0);
-                }
-            }
+            vector::cov(v, o, &f(a), &mut data);
             out(vec![v, v], data)
         }
         _ => Err(wrong()),
+    }
+}
+
+/// A value's elements in one numeric dtype (`Other` for booleans or mixed dtypes).
+enum Typed {
+    I64(Vec<i64>),
+    F64(Vec<f64>),
+    F32(Vec<f32>),
+    Other,
+}
+
+fn typed(v: &Value) -> Typed {
+    // Every element of the first element's dtype, or `Other`.
+    macro_rules! all {
+        ($variant:ident) => {
+            v.data
+                .iter()
+                .map(|s| match s {
+                    Scalar::$variant(x) => Some(*x),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map_or(Typed::Other, Typed::$variant)
+        };
+    }
+    match v.data.first() {
+        Some(Scalar::I64(_)) | None => all!(I64),
+        Some(Scalar::F64(_)) => all!(F64),
+        Some(Scalar::F32(_)) => all!(F32),
+        Some(Scalar::Bool(_)) => Typed::Other,
     }
 }
 

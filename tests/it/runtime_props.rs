@@ -1,5 +1,6 @@
 //! Property test: random well-typed programs (element-wise chains, reductions,
-//! contractions, gathers, mapped linear algebra, flatten/split groups, integer arithmetic)
+//! contractions, gathers, mapped linear algebra, mapped `cumsum`/`sort`/`argsort`/`cov`,
+//! flatten/split groups, integer arithmetic)
 //! run on the fast executor and the reference evaluator give the same outputs: integers
 //! and booleans exactly, floats within rtol 1e-12 plus an absolute tolerance scaled by the
 //! reduction length. Seeded, so a failure names the seed and program that reproduce it.
@@ -155,7 +156,7 @@ impl Gen {
     }
 
     fn definition(&mut self) {
-        let kind = self.rng.below(8);
+        let kind = self.rng.below(9);
         match kind {
             // Element-wise.
             0 | 1 => {
@@ -279,6 +280,50 @@ impl Gen {
                 };
                 self.defs.push(line);
             }
+            // Mapped one-axis builtins and `cov`, over rows or (strided) columns of an
+            // input or a computed matrix; their results feed later definitions.
+            7 => {
+                let int = self.rng.below(3) == 0;
+                let mats: Vec<Arr> = self
+                    .arrays
+                    .iter()
+                    .filter(|a| a.dims.len() == 2 && a.int == int)
+                    .cloned()
+                    .collect();
+                let Some(x) = mats.get(self.rng.below(mats.len().max(1))).cloned() else {
+                    return;
+                };
+                let name = self.fresh("V");
+                let ops: &[&str] = if int {
+                    &["cumsum", "sort", "argsort"]
+                } else {
+                    &["cumsum", "sort", "argsort", "cov"]
+                };
+                let op = *self.rng.pick(ops);
+                let (d0, d1) = (x.dims[0], x.dims[1]);
+                let (line, dims) = if op == "cov" {
+                    (
+                        format!("{name}[:, :] = cov({}[:, :])", x.name),
+                        vec![d0, d0],
+                    )
+                } else if self.rng.below(2) == 0 {
+                    (
+                        format!("{name}[i, :] = {op}({}[i, :])", x.name),
+                        vec![d0, d1],
+                    )
+                } else {
+                    (
+                        format!("{name}[j, :] = {op}({}[:, j])", x.name),
+                        vec![d1, d0],
+                    )
+                };
+                self.defs.push(line);
+                self.arrays.push(Arr {
+                    name,
+                    dims,
+                    int: int || op == "argsort",
+                });
+            }
             _ => {
                 let name = self.fresh("F");
                 self.defs.push(format!(
@@ -347,6 +392,24 @@ fn inputs(rng: &mut Rng, n: usize, m: usize, k: usize) -> Vec<(String, Tensor)> 
     }
     out.push(("S".into(), Tensor::from_f64(vec![bb, k, k], s).unwrap()));
     out
+}
+
+/// Binds `named` to `program`'s inputs and runs it on the fast executor (`plan`) and the
+/// reference evaluator: (fast, reference).
+fn run_both(
+    program: &overt::overt::program::CheckedProgram,
+    plan: &overt::runtime::plan::Plan,
+    named: Vec<(&str, Tensor)>,
+) -> (
+    Result<Vec<Tensor>, overt::runtime::exec::ExecError>,
+    Result<Vec<Tensor>, overt::runtime::reference::RuntimeError>,
+) {
+    let named = named.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let (sizes, ins) = overt::runtime::reference::bind_inputs(program, named, &Default::default())
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let budget = MemoryBudget::unlimited();
+    let reference = evaluate(program, &sizes, ins.clone(), &budget);
+    (execute(plan, &sizes, ins, &budget), reference)
 }
 
 fn close(a: &Tensor, b: &Tensor, scale: usize) -> Result<(), String> {
@@ -520,19 +583,15 @@ fn nonzero_agrees_between_engines() {
         let x = floats(a * b * c);
         let v = floats(n);
         let m: Vec<bool> = (0..r * s).map(|_| rng.below(3) == 0).collect();
-        let named: std::collections::HashMap<String, Tensor> = [
-            ("X".to_string(), Tensor::from_f64(vec![a, b, c], x).unwrap()),
-            ("v".to_string(), Tensor::from_f64(vec![n], v).unwrap()),
-            ("M".to_string(), Tensor::from_bool(vec![r, s], m).unwrap()),
-        ]
-        .into_iter()
-        .collect();
-        let (sizes, ins) =
-            overt::runtime::reference::bind_inputs(&program, named, &Default::default())
-                .unwrap_or_else(|e| panic!("case {case}: bind: {e}"));
-        let budget = MemoryBudget::unlimited();
-        let reference = evaluate(&program, &sizes, ins.clone(), &budget);
-        let fast = execute(&plan, &sizes, ins, &budget);
+        let (fast, reference) = run_both(
+            &program,
+            &plan,
+            vec![
+                ("X", Tensor::from_f64(vec![a, b, c], x).unwrap()),
+                ("v", Tensor::from_f64(vec![n], v).unwrap()),
+                ("M", Tensor::from_bool(vec![r, s], m).unwrap()),
+            ],
+        );
         match (fast, reference) {
             (Ok(f), Ok(r)) => {
                 for ((id, x), y) in program.outputs.iter().zip(&f).zip(&r) {
@@ -551,4 +610,98 @@ fn nonzero_agrees_between_engines() {
         }
     }
     assert_eq!(checked, 40);
+}
+
+/// `cumsum`, `sort`, `argsort` and `cov` mapped over rows and strided columns, on both
+/// engines: large enough that the fast executor splits the batch across threads, with NaNs,
+/// signed zeros and integer ties (order is exact: both engines sort with one kernel). An
+/// integer running sum that overflows is an error at the call on both.
+#[test]
+fn one_axis_builtins_agree_between_engines() {
+    const PROGRAM: &str = "input x: f64[r, c]\ninput k: i64[r, c]\ninput h: f32[r, c]\n\n\
+        cs[i, :] = cumsum(x[i, :])\n\
+        so[j, :] = sort(x[:, j])\n\
+        ar[i, :] = argsort(x[i, :])\n\
+        ck[j, :] = cumsum(k[:, j])\n\
+        ak[i, :] = argsort(k[i, :])\n\
+        sk[i, :] = sort(k[i, :])\n\
+        ch[i, :] = cumsum(h[i, :])\n\
+        sh[j, :] = sort(h[:, j])\n\
+        cv[:, :] = cov(x[0:8, :])\n\
+        output cs, so, ar, ck, ak, sk, ch, sh, cv\n";
+    let (program, diags) = check_source(PROGRAM);
+    let program = program.unwrap_or_else(|| panic!("{diags:#?}"));
+    let plan = lower(&program).unwrap_or_else(|u| panic!("lower: {}", u.message));
+    let mut rng = Rng(0x5eed_0000_0000_0002);
+    for (case, (r, c)) in [(400, 300), (9, 1), (8, 0), (12, 5)]
+        .into_iter()
+        .enumerate()
+    {
+        let len = r * c;
+        let x: Vec<f64> = (0..len)
+            .map(|i| match i % 97 {
+                0 => f64::NAN,
+                1 => -0.0,
+                2 => 0.0,
+                _ => rng.normal(),
+            })
+            .collect();
+        let k: Vec<i64> = (0..len).map(|_| rng.below(7) as i64 - 3).collect();
+        let h: Vec<f32> = (0..len).map(|_| rng.normal() as f32).collect();
+        let (fast, reference) = run_both(
+            &program,
+            &plan,
+            vec![
+                ("x", Tensor::from_f64(vec![r, c], x).unwrap()),
+                ("k", Tensor::from_i64(vec![r, c], k).unwrap()),
+                ("h", Tensor::new(vec![r, c], TensorData::F32(h)).unwrap()),
+            ],
+        );
+        let fast = fast.unwrap_or_else(|e| panic!("case {case}: fast: {e}"));
+        let reference = reference.unwrap_or_else(|e| panic!("case {case}: reference: {e}"));
+        for ((id, a), b) in program.outputs.iter().zip(&fast).zip(&reference) {
+            let name = &program.array(*id).name;
+            // Bit for bit, NaNs included: the same kernels on the same elements.
+            let bits = |t: &Tensor| -> Vec<u64> {
+                (0..t.len())
+                    .map(|i| match t.data().get(i) {
+                        Some(overt::runtime::Scalar::F64(v)) => v.to_bits(),
+                        Some(overt::runtime::Scalar::F32(v)) => u64::from(v.to_bits()),
+                        Some(overt::runtime::Scalar::I64(v)) => v as u64,
+                        other => panic!("{other:?}"),
+                    })
+                    .collect()
+            };
+            assert_eq!(a.shape(), b.shape(), "case {case}: {name}");
+            assert!(bits(a) == bits(b), "case {case}: {name} differs");
+        }
+    }
+    // Overflow: the same error, at the same call, on both engines.
+    let (f, r) = run_both(
+        &program,
+        &plan,
+        vec![
+            ("x", Tensor::from_f64(vec![2, 2], vec![0.0; 4]).unwrap()),
+            (
+                "k",
+                Tensor::from_i64(vec![2, 2], vec![i64::MAX, 0, 1, 0]).unwrap(),
+            ),
+            (
+                "h",
+                Tensor::new(vec![2, 2], TensorData::F32(vec![0.0; 4])).unwrap(),
+            ),
+        ],
+    );
+    let f = f.expect_err("fast overflows");
+    let r = r.expect_err("reference overflows");
+    assert_eq!(f.message, r.message);
+    assert_eq!(f.message, "integer overflow");
+    let call = PROGRAM.find("cumsum(k").unwrap();
+    for span in [f.span, r.span] {
+        let span = span.expect("a span");
+        assert!(
+            (span.start().to_usize()..span.end().to_usize()).contains(&call),
+            "{span:?} does not cover the call at {call}"
+        );
+    }
 }

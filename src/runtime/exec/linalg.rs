@@ -33,26 +33,13 @@ pub(super) fn run_call(
 ) -> Result<Tensor, ExecError> {
     let mut views = Vec::with_capacity(args.len());
     for arg in args {
-        let t = exec.array(arrays, arg.array)?;
-        if arg.slots.len() != t.ndim() {
-            return Err(ExecError::at(
-                arg.span,
-                format!(
-                    "`{}` has {} axes, indexed with {}",
-                    exec.plan.arrays[arg.array].name,
-                    t.ndim(),
-                    arg.slots.len()
-                ),
-            ));
-        }
-        let core_axes: Vec<usize> = arg
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| matches!(s, Slot::Whole))
-            .map(|(i, _)| i)
-            .collect();
-        let core: Vec<usize> = core_axes.iter().map(|&a| t.shape()[a]).collect();
+        let CoreOf {
+            t,
+            strides,
+            core_axes,
+            core,
+            offsets,
+        } = core_of(exec, arg, arrays)?;
         let data = match t.data() {
             TensorData::F64(_) => Vec::new(),
             _ => {
@@ -65,15 +52,6 @@ pub(super) fn run_call(
                 v
             }
         };
-        let strides = t.strides();
-        let mut offsets = vec![0usize];
-        for &axis in &core_axes {
-            let (size, stride) = (t.shape()[axis], strides[axis]);
-            offsets = offsets
-                .iter()
-                .flat_map(|&o| (0..size).map(move |i| o + i * stride))
-                .collect();
-        }
         views.push(ArgView {
             data,
             owned_from: t,
@@ -129,6 +107,12 @@ pub(super) fn run_call(
         }
         Builtin::Inv | Builtin::Cholesky => c0.clone(),
         Builtin::Det => vec![],
+        Builtin::Cumsum | Builtin::Sort | Builtin::Argsort | Builtin::Cov => {
+            return Err(ExecError::at(
+                step.span,
+                format!("internal error: `{}` is not linear algebra", builtin.name()),
+            ))
+        }
     };
     let mut shape: Vec<usize> = batch.iter().map(|&v| extents[v]).collect();
     let positions: usize = shape.iter().product();
@@ -161,7 +145,7 @@ pub(super) fn run_call(
                 for l in 0..used {
                     set_position(&mut env, batch, extents, t * rows_per_task + g * LANES + l);
                     for (i, base) in bases.iter_mut().enumerate() {
-                        base[l] = base_offset(exec, &args[i], &views[i], &env, arrays)?;
+                        base[l] = base_offset(exec, &args[i], &views[i].place(), &env, arrays)?;
                     }
                 }
                 // Element by element, the systems side by side: each lane vector written
@@ -225,6 +209,13 @@ pub(super) fn run_call(
 }
 
 impl ArgView<'_> {
+    fn place(&self) -> Place<'_> {
+        Place {
+            shape: self.owned_from.shape(),
+            strides: &self.strides,
+        }
+    }
+
     /// The argument's elements, in f64.
     fn src(&self) -> &[f64] {
         if self.data.is_empty() {
@@ -244,7 +235,7 @@ fn gather(
     arrays: Arrays<'_>,
     buf: &mut [f64],
 ) -> Result<(), ExecError> {
-    let base = base_offset(exec, arg, view, env, arrays)?;
+    let base = base_offset(exec, arg, &view.place(), env, arrays)?;
     let src = view.src();
     // The core offsets stay in bounds: every core index is below its axis size and the
     // batch indices were checked by `base_offset`.
@@ -266,16 +257,84 @@ fn gather(
     Ok(())
 }
 
-/// Where the core of `arg` at the batch point `env` starts in its array; an index out of
-/// bounds is an error at the argument.
-fn base_offset(
+/// A call argument: its array, and where its core (the whole axes) lies in it.
+pub(super) struct CoreOf<'a> {
+    pub(super) t: &'a Tensor,
+    pub(super) strides: Vec<usize>,
+    /// The array's axes the core spans, in order.
+    pub(super) core_axes: Vec<usize>,
+    /// The core's shape.
+    pub(super) core: Vec<usize>,
+    /// Where each element of the core lies from the core's start, row-major over the core.
+    pub(super) offsets: Vec<usize>,
+}
+
+impl CoreOf<'_> {
+    pub(super) fn place(&self) -> Place<'_> {
+        Place {
+            shape: self.t.shape(),
+            strides: &self.strides,
+        }
+    }
+}
+
+/// The array `arg` reads and its core; an index list of the wrong length is an error at
+/// the argument.
+pub(super) fn core_of<'a>(
     exec: &Executor<'_>,
     arg: &CallArg,
-    view: &ArgView<'_>,
+    arrays: Arrays<'a>,
+) -> Result<CoreOf<'a>, ExecError> {
+    let t = exec.array(arrays, arg.array)?;
+    if arg.slots.len() != t.ndim() {
+        return Err(ExecError::at(
+            arg.span,
+            format!(
+                "`{}` has {} axes, indexed with {}",
+                exec.plan.arrays[arg.array].name,
+                t.ndim(),
+                arg.slots.len()
+            ),
+        ));
+    }
+    let core_axes: Vec<usize> = (0..arg.slots.len())
+        .filter(|&i| matches!(arg.slots[i], Slot::Whole))
+        .collect();
+    let core: Vec<usize> = core_axes.iter().map(|&a| t.shape()[a]).collect();
+    let strides = t.strides();
+    let mut offsets = vec![0usize];
+    for &axis in &core_axes {
+        let (size, stride) = (t.shape()[axis], strides[axis]);
+        offsets = offsets
+            .iter()
+            .flat_map(|&o| (0..size).map(move |i| o + i * stride))
+            .collect();
+    }
+    Ok(CoreOf {
+        t,
+        strides,
+        core_axes,
+        core,
+        offsets,
+    })
+}
+
+/// An argument's array as `base_offset` addresses it.
+pub(super) struct Place<'a> {
+    pub(super) shape: &'a [usize],
+    pub(super) strides: &'a [usize],
+}
+
+/// Where the core of `arg` at the batch point `env` starts in its array; an index out of
+/// bounds is an error at the argument.
+pub(super) fn base_offset(
+    exec: &Executor<'_>,
+    arg: &CallArg,
+    place: &Place<'_>,
     env: &[i64],
     arrays: Arrays<'_>,
 ) -> Result<usize, ExecError> {
-    let shape = view.owned_from.shape();
+    let (shape, strides) = (place.shape, place.strides);
     let mut base = 0usize;
     for (axis, slot) in arg.slots.iter().enumerate() {
         if let Slot::Index(e) = slot {
@@ -296,7 +355,7 @@ fn base_offset(
                     ),
                 ));
             }
-            base += i as usize * view.strides[axis];
+            base += i as usize * strides[axis];
         }
     }
     Ok(base)
@@ -353,6 +412,10 @@ fn compute_any(
             Ok(())
         }
         Builtin::Cholesky => cholesky(n, &args[0], out),
+        Builtin::Cumsum | Builtin::Sort | Builtin::Argsort | Builtin::Cov => Err(format!(
+            "internal error: `{}` is not linear algebra",
+            builtin.name()
+        )),
     }
 }
 

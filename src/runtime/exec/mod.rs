@@ -88,6 +88,7 @@ mod linalg;
 mod nonzero;
 mod simd;
 mod values;
+mod vector;
 
 #[cfg(test)]
 mod tests;
@@ -99,7 +100,9 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 use ruff_text_size::TextRange;
 
-use super::plan::{expr_dtype, ArrayInfo, Expr, Plan, ReduceOp, Slot, Step, StepKind, VarId};
+use super::plan::{
+    expr_dtype, ArrayInfo, Builtin, Expr, Plan, ReduceOp, Slot, Step, StepKind, VarId,
+};
 use super::tensor::{
     row_major_strides, Dtype, MemoryBudget, Scalar, Tensor, TensorData, TensorError,
 };
@@ -453,7 +456,12 @@ impl<'p> Executor<'p> {
                 batch,
                 builtin,
                 args,
-            } => linalg::run_call(self, step, batch, *builtin, args, &extents, arrays),
+            } => match builtin {
+                Builtin::Cumsum | Builtin::Sort | Builtin::Argsort | Builtin::Cov => {
+                    vector::run_call(self, step, batch, *builtin, args, &extents, arrays)
+                }
+                _ => linalg::run_call(self, step, batch, *builtin, args, &extents, arrays),
+            },
             StepKind::Nonzero { mask, .. } => self.run_nonzero(step, *mask, arrays),
         }
     }

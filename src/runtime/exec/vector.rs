@@ -1,0 +1,210 @@
+//! Mapped one-axis builtins (`cumsum`, `sort`, `argsort`) and `cov` as one batched call:
+//! each batch point's core is read (in place when contiguous, else gathered) and handed to
+//! the kernels of `runtime::vector`, the ones the reference evaluator uses, in the
+//! argument's own dtype; batch points are split across the cores when the work is large.
+
+use rayon::prelude::*;
+
+use crate::runtime::plan::{Builtin, CallArg, Step, VarId};
+use crate::runtime::tensor::{zeroed, Tensor, TensorData};
+use crate::runtime::vector;
+
+use super::linalg::{base_offset, core_of, Place};
+use super::{set_position, Arrays, ExecError, Executor, PARALLEL_WORK};
+
+pub(super) fn run_call(
+    exec: &Executor<'_>,
+    step: &Step,
+    batch: &[VarId],
+    builtin: Builtin,
+    args: &[CallArg],
+    extents: &[usize],
+    arrays: Arrays<'_>,
+) -> Result<Tensor, ExecError> {
+    let [arg] = args else {
+        return Err(ExecError::at(
+            step.span,
+            format!("{} takes 1 argument", builtin.name()),
+        ));
+    };
+    let at = core_of(exec, arg, arrays)?;
+    let core = at.core.clone();
+    let matrix = builtin == Builtin::Cov;
+    if core.len() != if matrix { 2 } else { 1 } {
+        let what = if matrix { "a matrix" } else { "a vector" };
+        return Err(ExecError::at(
+            arg.span,
+            format!("{} needs {what}; got shape {core:?}", builtin.name()),
+        ));
+    }
+    let core_out = if matrix {
+        vec![core[0], core[0]]
+    } else {
+        core.clone()
+    };
+    let mut shape: Vec<usize> = batch.iter().map(|&v| extents[v]).collect();
+    let positions: usize = shape.iter().product();
+    shape.extend(&core_out);
+    let dtype = exec.plan.arrays[step.target].dtype;
+    exec.reserve(step, dtype, &shape)?;
+    let cores = Cores {
+        exec,
+        arg,
+        place: at.place(),
+        contiguous: at.offsets.iter().enumerate().all(|(i, &o)| i == o),
+        offsets: &at.offsets,
+        batch,
+        extents,
+        arrays,
+        positions,
+        step,
+    };
+    let n = core[0];
+    let per: usize = core_out.iter().product();
+    let data = match (builtin, at.t.data()) {
+        (Builtin::Cumsum, TensorData::I64(x)) => TensorData::I64(cores.map(x, per, |c, o| {
+            vector::cumsum_i64(c, o).map_err(|()| "integer overflow".to_string())
+        })?),
+        (Builtin::Cumsum, TensorData::F64(x)) => {
+            TensorData::F64(cores.map(x, per, never_fails(vector::cumsum_float))?)
+        }
+        (Builtin::Cumsum, TensorData::F32(x)) => {
+            TensorData::F32(cores.map(x, per, never_fails(vector::cumsum_float))?)
+        }
+        (Builtin::Sort, TensorData::I64(x)) => TensorData::I64(cores.map(x, per, sorted)?),
+        (Builtin::Sort, TensorData::F64(x)) => TensorData::F64(cores.map(x, per, sorted)?),
+        (Builtin::Sort, TensorData::F32(x)) => TensorData::F32(cores.map(x, per, sorted)?),
+        (Builtin::Argsort, TensorData::I64(x)) => {
+            TensorData::I64(cores.map(x, per, never_fails(vector::argsort))?)
+        }
+        (Builtin::Argsort, TensorData::F64(x)) => {
+            TensorData::I64(cores.map(x, per, never_fails(vector::argsort))?)
+        }
+        (Builtin::Argsort, TensorData::F32(x)) => {
+            TensorData::I64(cores.map(x, per, never_fails(vector::argsort))?)
+        }
+        (Builtin::Cov, TensorData::F64(x)) => {
+            let o = core[1];
+            TensorData::F64(cores.map(x, per, never_fails(|c, out| vector::cov(n, o, c, out)))?)
+        }
+        (Builtin::Cov, TensorData::F32(x)) => {
+            // In f64, rounded once at the end (as the reference evaluator does).
+            let o = core[1];
+            TensorData::F32(cores.map(x, per, |c: &[f32], out: &mut [f32]| {
+                let wide: Vec<f64> = c.iter().map(|&v| f64::from(v)).collect();
+                let mut result = vec![0.0; out.len()];
+                vector::cov(n, o, &wide, &mut result);
+                for (d, r) in out.iter_mut().zip(result) {
+                    *d = r as f32;
+                }
+                Ok(())
+            })?)
+        }
+        (_, other) => {
+            return Err(ExecError::at(
+                arg.span,
+                format!(
+                    "{} does not take {} elements",
+                    builtin.name(),
+                    other.dtype()
+                ),
+            ))
+        }
+    };
+    if data.dtype() != dtype {
+        return Err(ExecError::at(
+            step.span,
+            format!(
+                "internal error: {} gives {}, the plan expects {dtype}",
+                builtin.name(),
+                data.dtype()
+            ),
+        ));
+    }
+    Ok(Tensor::new(shape, data)?)
+}
+
+/// A kernel that cannot fail, as `Cores::map` takes it.
+fn never_fails<T, U>(
+    f: impl Fn(&[T], &mut [U]) + Sync,
+) -> impl Fn(&[T], &mut [U]) -> Result<(), String> + Sync {
+    move |core, out| {
+        f(core, out);
+        Ok(())
+    }
+}
+
+/// `core` sorted into `out`.
+fn sorted<T: vector::SortKey>(core: &[T], out: &mut [T]) -> Result<(), String> {
+    vector::sort(core, out);
+    Ok(())
+}
+
+/// The cores of one call's argument, one per batch point.
+struct Cores<'e, 'a> {
+    exec: &'e Executor<'e>,
+    arg: &'e CallArg,
+    place: Place<'a>,
+    offsets: &'a [usize],
+    /// The core's elements are `offsets.len()` consecutive ones.
+    contiguous: bool,
+    batch: &'e [VarId],
+    extents: &'e [usize],
+    arrays: Arrays<'e>,
+    positions: usize,
+    step: &'e Step,
+}
+
+impl Cores<'_, '_> {
+    /// `f` on every batch point's core of `src`, each writing its `per` results, in
+    /// row-major order of the batch points.
+    fn map<T, U>(
+        &self,
+        src: &[T],
+        per: usize,
+        f: impl Fn(&[T], &mut [U]) -> Result<(), String> + Sync,
+    ) -> Result<Vec<U>, ExecError>
+    where
+        T: Copy + Default + Send + Sync,
+        U: Copy + Default + Send,
+    {
+        let mut out = zeroed::<U>(self.positions * per);
+        if per == 0 || self.positions == 0 {
+            return Ok(out);
+        }
+        let len = self.offsets.len();
+        let tasks = if self.positions.saturating_mul(len.max(per)) < PARALLEL_WORK {
+            1
+        } else {
+            64.min(self.positions)
+        };
+        let rows_per_task = self.positions.div_ceil(tasks);
+        let run = |(t, piece): (usize, &mut [U])| -> Result<(), ExecError> {
+            let mut env = vec![0i64; self.extents.len()];
+            let mut buf = vec![T::default(); if self.contiguous { 0 } else { len }];
+            for (k, o) in piece.chunks_mut(per).enumerate() {
+                set_position(&mut env, self.batch, self.extents, t * rows_per_task + k);
+                let base = base_offset(self.exec, self.arg, &self.place, &env, self.arrays)?;
+                // In bounds: `base_offset` checked the batch indices, and every core index
+                // is below its axis size.
+                let core = if self.contiguous {
+                    &src[base..base + len]
+                } else {
+                    for (b, &off) in buf.iter_mut().zip(self.offsets) {
+                        *b = src[base + off];
+                    }
+                    &buf[..]
+                };
+                f(core, o).map_err(|m| ExecError::at(self.step.span, m))?;
+            }
+            Ok(())
+        };
+        let chunk = rows_per_task * per;
+        if tasks <= 1 {
+            out.chunks_mut(chunk).enumerate().try_for_each(run)?;
+        } else {
+            out.par_chunks_mut(chunk).enumerate().try_for_each(run)?;
+        }
+        Ok(out)
+    }
+}
