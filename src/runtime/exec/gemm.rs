@@ -90,9 +90,11 @@ pub(crate) const BLOCKED: usize = 1 << 24;
 /// after the first reads and rewrites all of C, so deeper is better while A's panel fits:
 /// 192 (six passes over C) was 7-10% slower on 1024 x 1024.
 const KC: usize = 384;
-/// Columns of B per block: a `KC x NB` block (576 KB at KC = 384) stays in L2 while every
-/// A panel of the band passes over it. (128-320 measured alike; 512 and more, slower.)
-const NB: usize = 192;
+/// Columns of B per block: a `KC x NB` block (700 KB for k = 1024) stays in L2 while every
+/// A panel of the band passes over it. Wider blocks mean fewer passes over the packed A
+/// (four for 1024 columns): 192 measured alike in quiet phases of this machine and 3-4%
+/// slower in busy ones; 256-384 alike; 1024, 2x slower.
+const NB: usize = 256;
 
 /// The operands of one product, bounds already checked by `gemm`.
 struct Args<'a> {
@@ -736,9 +738,9 @@ mod tests {
                 (150, 40, 300),
                 (136, 64, 513),
                 // A packed, three depth slices of 267 (KC = 384), two column blocks
-                // (NB = 192), the second ragged.
-                (40, 200, 800),
-                // Six column blocks, the last one ragged.
+                // (NB = 256), the second ragged.
+                (40, 300, 800),
+                // Five column blocks, the last one ragged.
                 (20, 1030, 200),
             ] {
                 let a: Vec<f64> = (0..m * k).map(|x| ((x * 7 % 13) as f64) - 6.0).collect();
