@@ -1,7 +1,8 @@
 //! The one-axis builtins (`cumsum`, `sort`, `argsort`) and `cov`, on one core (one vector,
-//! or one matrix for `cov`). Both evaluators call these, so they cannot disagree: the
-//! reference evaluator on each call's values, the fast executor on each batch point of a
-//! mapped call.
+//! or one matrix for `cov`). Both evaluators call the one-axis ones, so they cannot
+//! disagree: the reference evaluator on each call's values, the fast executor on each batch
+//! point of a mapped call. `cov` here is the reference's definition (sums in order); the
+//! fast executor computes it as a matrix product.
 
 /// An element the sorting builtins order: integers exactly, floats ascending with `-0.0`
 /// equal to `0.0` and every NaN after every number (NaNs equal to each other).
