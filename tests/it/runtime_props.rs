@@ -713,3 +713,43 @@ fn one_axis_builtins_agree_between_engines() {
         );
     }
 }
+
+/// A sort's working memory (keys and positions, 24 bytes an element per thread) counts
+/// against the memory budget: over it, the call is an error at its span, not an aborted
+/// process; under it, the sort runs.
+#[test]
+fn sort_working_memory_is_within_the_budget() {
+    const PROGRAM: &str = "input x: f64[n]\n\ns[:] = sort(x[:])\noutput s\n";
+    let (program, diags) = check_source(PROGRAM);
+    let program = program.unwrap_or_else(|| panic!("{diags:#?}"));
+    let plan = lower(&program).unwrap_or_else(|u| panic!("lower: {}", u.message));
+    let n = 100_000;
+    let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64).collect();
+    let named = [("x".to_string(), Tensor::from_f64(vec![n], x).unwrap())]
+        .into_iter()
+        .collect();
+    let (sizes, ins) =
+        overt::runtime::reference::bind_inputs(&program, named, &Default::default()).unwrap();
+    let threads = rayon::current_num_threads();
+    // Room for the output (8 bytes an element) but not for the working memory.
+    let tight = MemoryBudget::new((n * 8 + n * 8 * threads) as u64);
+    let err = execute(&plan, &sizes, ins.clone(), &tight).expect_err("over the budget");
+    assert!(
+        err.message.contains("s (working memory)"),
+        "{}",
+        err.message
+    );
+    let span = err.span.expect("a span");
+    assert_eq!(
+        &PROGRAM[span.start().to_usize()..span.end().to_usize()],
+        "sort(x[:])"
+    );
+    let ample = MemoryBudget::new((n * 8 + n * 24 * threads) as u64);
+    let out = execute(&plan, &sizes, ins, &ample).expect("within the budget");
+    assert_eq!(out[0].len(), n);
+    assert_eq!(
+        ample.used(),
+        (n * 8) as u64,
+        "the working memory is given back"
+    );
+}

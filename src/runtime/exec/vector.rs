@@ -11,7 +11,7 @@ use crate::runtime::tensor::{written, zeroed, Tensor, TensorData};
 use crate::runtime::vector;
 
 use super::gemm::{gemm, Strides};
-use super::linalg::{base_offset, core_of, Place};
+use super::linalg::{base_offset, core_of, CoreOf, Place};
 use super::{set_position, Arrays, ExecError, Executor, PARALLEL_WORK};
 
 pub(super) fn run_call(
@@ -63,7 +63,46 @@ pub(super) fn run_call(
     };
     let n = core[0];
     let per: usize = core_out.iter().product();
-    let data = match (builtin, at.t.data()) {
+    // The kernels' working memory, per thread: a sort's keys and positions twice over (24
+    // bytes an element), `cov`'s centred copy and product, a gathered core. Held against
+    // the budget while the call runs, so a huge core is an error, not an aborted process.
+    let len = at.offsets.len() as u64;
+    let per_thread = match builtin {
+        Builtin::Sort | Builtin::Argsort => len.saturating_mul(24),
+        Builtin::Cov => len.saturating_add(per as u64).saturating_mul(8),
+        _ => len.saturating_mul(8),
+    };
+    let scratch = per_thread.saturating_mul(rayon::current_num_threads() as u64);
+    let what = format!("{} (working memory)", exec.plan.arrays[step.target].name);
+    exec.budget
+        .reserve_bytes(&what, scratch)
+        .map_err(|e| ExecError::at(step.span, e.to_string()))?;
+    let data = compute(builtin, &at, &cores, n, per);
+    exec.budget.release_bytes(scratch);
+    let data = data?;
+    if data.dtype() != dtype {
+        return Err(ExecError::at(
+            step.span,
+            format!(
+                "internal error: {} gives {}, the plan expects {dtype}",
+                builtin.name(),
+                data.dtype()
+            ),
+        ));
+    }
+    Ok(Tensor::new(shape, data)?)
+}
+
+/// The call's results: `builtin` on every core `cores` reads from `at`.
+fn compute(
+    builtin: Builtin,
+    at: &CoreOf<'_>,
+    cores: &Cores<'_, '_>,
+    n: usize,
+    per: usize,
+) -> Result<TensorData, ExecError> {
+    let o = at.core.get(1).copied().unwrap_or(0);
+    Ok(match (builtin, at.t.data()) {
         (Builtin::Cumsum, TensorData::I64(x)) => TensorData::I64(cores.map(x, per, |c, o| {
             vector::cumsum_i64(c, o).map_err(|()| "integer overflow".to_string())
         })?),
@@ -86,12 +125,10 @@ pub(super) fn run_call(
             TensorData::I64(cores.map(x, per, never_fails(vector::argsort))?)
         }
         (Builtin::Cov, TensorData::F64(x)) => {
-            let o = core[1];
             TensorData::F64(cores.map(x, per, never_fails(|c, out| cov_product(n, o, c, out)))?)
         }
         (Builtin::Cov, TensorData::F32(x)) => {
             // In f64, rounded once at the end (as the reference evaluator does).
-            let o = core[1];
             TensorData::F32(cores.map(x, per, |c: &[f32], out: &mut [f32]| {
                 let wide: Vec<f64> = c.iter().map(|&v| f64::from(v)).collect();
                 let mut result = vec![0.0; out.len()];
@@ -104,7 +141,7 @@ pub(super) fn run_call(
         }
         (_, other) => {
             return Err(ExecError::at(
-                arg.span,
+                cores.arg.span,
                 format!(
                     "{} does not take {} elements",
                     builtin.name(),
@@ -112,18 +149,7 @@ pub(super) fn run_call(
                 ),
             ))
         }
-    };
-    if data.dtype() != dtype {
-        return Err(ExecError::at(
-            step.span,
-            format!(
-                "internal error: {} gives {}, the plan expects {dtype}",
-                builtin.name(),
-                data.dtype()
-            ),
-        ));
-    }
-    Ok(Tensor::new(shape, data)?)
+    })
 }
 
 /// `cov` of the `v` rows of `x` (`v x o`) into `out` (`v x v`) as a matrix product: the rows
