@@ -23,6 +23,9 @@ use crate::runtime::{MemoryBudget, Tensor};
 
 /// Diagnostic code of run-time errors (out-of-bounds gathers, singular matrices, ...).
 const RUNTIME_ERROR: &str = "E800";
+/// A note: the program runs on the reference evaluator because the fast executor cannot
+/// compile part of it.
+const REFERENCE_FALLBACK: &str = "overt::reference-fallback";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -140,9 +143,25 @@ fn run_inner(args: &Args) -> Result<ExitCode, Failure> {
         }
     };
     // The fast executor compiles most programs; for the rest the reference evaluator gives
-    // the same results, only slower.
+    // the same results, only slower, and the user is told why (a large program would
+    // otherwise just run slowly).
     let plan = match args.engine {
-        Engine::Fast => lower(&program).ok(),
+        Engine::Fast => match lower(&program) {
+            Ok(plan) => Some(plan),
+            Err(u) => {
+                report(&[Diagnostic::new(
+                    REFERENCE_FALLBACK,
+                    Severity::Info,
+                    u.range,
+                    format!(
+                        "the fast executor cannot compile this ({}), so the program runs on \
+                         the reference evaluator: same results, nested loops",
+                        u.message
+                    ),
+                )]);
+                None
+            }
+        },
         Engine::Reference => None,
     };
     let mut results = Vec::new();
