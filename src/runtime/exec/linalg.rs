@@ -33,13 +33,14 @@ pub(super) fn run_call(
 ) -> Result<Tensor, ExecError> {
     let mut views = Vec::with_capacity(args.len());
     for arg in args {
+        let at = core_of(exec, arg, arrays)?;
+        let offsets = at.offsets();
         let CoreOf {
             t,
             strides,
             core_axes,
             core,
-            offsets,
-        } = core_of(exec, arg, arrays)?;
+        } = at;
         let data = match t.data() {
             TensorData::F64(_) => Vec::new(),
             _ => {
@@ -265,11 +266,23 @@ pub(super) struct CoreOf<'a> {
     pub(super) core_axes: Vec<usize>,
     /// The core's shape.
     pub(super) core: Vec<usize>,
-    /// Where each element of the core lies from the core's start, row-major over the core.
-    pub(super) offsets: Vec<usize>,
 }
 
 impl CoreOf<'_> {
+    /// Where each element of the core lies from the core's start, row-major over the core
+    /// (one entry an element: for the small cores of linear algebra).
+    pub(super) fn offsets(&self) -> Vec<usize> {
+        let mut offsets = vec![0usize];
+        for &axis in &self.core_axes {
+            let (size, stride) = (self.t.shape()[axis], self.strides[axis]);
+            offsets = offsets
+                .iter()
+                .flat_map(|&o| (0..size).map(move |i| o + i * stride))
+                .collect();
+        }
+        offsets
+    }
+
     pub(super) fn place(&self) -> Place<'_> {
         Place {
             shape: self.t.shape(),
@@ -301,21 +314,11 @@ pub(super) fn core_of<'a>(
         .filter(|&i| matches!(arg.slots[i], Slot::Whole))
         .collect();
     let core: Vec<usize> = core_axes.iter().map(|&a| t.shape()[a]).collect();
-    let strides = t.strides();
-    let mut offsets = vec![0usize];
-    for &axis in &core_axes {
-        let (size, stride) = (t.shape()[axis], strides[axis]);
-        offsets = offsets
-            .iter()
-            .flat_map(|&o| (0..size).map(move |i| o + i * stride))
-            .collect();
-    }
     Ok(CoreOf {
         t,
-        strides,
+        strides: t.strides(),
         core_axes,
         core,
-        offsets,
     })
 }
 

@@ -53,8 +53,8 @@ pub(super) fn run_call(
         exec,
         arg,
         place: at.place(),
-        contiguous: at.offsets.iter().enumerate().all(|(i, &o)| i == o),
-        offsets: &at.offsets,
+        steps: at.core_axes.iter().map(|&a| at.strides[a]).collect(),
+        core: &at.core,
         batch,
         extents,
         arrays,
@@ -66,7 +66,7 @@ pub(super) fn run_call(
     // The kernels' working memory, per thread: a sort's keys and positions twice over (24
     // bytes an element), `cov`'s centred copy and product, a gathered core. Held against
     // the budget while the call runs, so a huge core is an error, not an aborted process.
-    let len = at.offsets.len() as u64;
+    let len = at.core.iter().product::<usize>() as u64;
     let per_thread = match builtin {
         Builtin::Sort | Builtin::Argsort => len.saturating_mul(24),
         Builtin::Cov => len.saturating_add(per as u64).saturating_mul(8),
@@ -201,9 +201,9 @@ struct Cores<'e, 'a> {
     exec: &'e Executor<'e>,
     arg: &'e CallArg,
     place: Place<'a>,
-    offsets: &'a [usize],
-    /// The core's elements are `offsets.len()` consecutive ones.
-    contiguous: bool,
+    /// The core's shape (one or two axes) and the array's strides along them.
+    core: &'a [usize],
+    steps: Vec<usize>,
     batch: &'e [VarId],
     extents: &'e [usize],
     arrays: Arrays<'e>,
@@ -228,7 +228,20 @@ impl Cores<'_, '_> {
         if per == 0 || self.positions == 0 {
             return Ok(out);
         }
-        let len = self.offsets.len();
+        let len: usize = self.core.iter().product();
+        // Row-major strides of the core: when the array's match them, the core is one run
+        // of consecutive elements, read in place.
+        let (rows, cols) = match *self.core {
+            [r, c] => (r, c),
+            [c] => (1, c),
+            _ => (1, len),
+        };
+        let (row_step, col_step) = match self.steps[..] {
+            [r, c] => (r, c),
+            [c] => (0, c),
+            _ => (0, 1),
+        };
+        let contiguous = col_step == 1 && (rows <= 1 || row_step == cols);
         let tasks = if self.positions.saturating_mul(len.max(per)) < PARALLEL_WORK {
             1
         } else {
@@ -237,17 +250,20 @@ impl Cores<'_, '_> {
         let rows_per_task = self.positions.div_ceil(tasks);
         let run = |(t, piece): (usize, &mut [U])| -> Result<(), ExecError> {
             let mut env = vec![0i64; self.extents.len()];
-            let mut buf = vec![T::default(); if self.contiguous { 0 } else { len }];
+            let mut buf = vec![T::default(); if contiguous { 0 } else { len }];
             for (k, o) in piece.chunks_mut(per).enumerate() {
                 set_position(&mut env, self.batch, self.extents, t * rows_per_task + k);
                 let base = base_offset(self.exec, self.arg, &self.place, &env, self.arrays)?;
                 // In bounds: `base_offset` checked the batch indices, and every core index
                 // is below its axis size.
-                let core = if self.contiguous {
+                let core = if contiguous {
                     &src[base..base + len]
                 } else {
-                    for (b, &off) in buf.iter_mut().zip(self.offsets) {
-                        *b = src[base + off];
+                    for (r, dst) in buf.chunks_mut(cols.max(1)).enumerate() {
+                        let start = base + r * row_step;
+                        for (c, d) in dst.iter_mut().enumerate() {
+                            *d = src[start + c * col_step];
+                        }
                     }
                     &buf[..]
                 };
