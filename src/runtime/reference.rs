@@ -1093,47 +1093,11 @@ fn fixed_rank(b: Builtin, vals: &[Value], dtype: Dtype, span: TextRange) -> Resu
             out(vec![n, n], l)
         }
         Builtin::Cumsum | Builtin::Sort | Builtin::Argsort => {
-            let data = match (b, typed(a)) {
-                (Builtin::Cumsum, Typed::I64(xs)) => {
-                    let mut o = vec![0; xs.len()];
-                    vector::cumsum_i64(&xs, &mut o).map_err(|()| overflow(span))?;
-                    o.into_iter().map(Scalar::I64).collect()
-                }
-                (Builtin::Cumsum, Typed::F64(xs)) => {
-                    let mut o = vec![0.0; xs.len()];
-                    vector::cumsum_float(&xs, &mut o);
-                    o.into_iter().map(Scalar::F64).collect()
-                }
-                (Builtin::Cumsum, Typed::F32(xs)) => {
-                    let mut o = vec![0.0; xs.len()];
-                    vector::cumsum_float(&xs, &mut o);
-                    o.into_iter().map(Scalar::F32).collect()
-                }
-                (Builtin::Sort, Typed::I64(xs)) => {
-                    let mut o = xs.clone();
-                    vector::sort(&xs, &mut o);
-                    o.into_iter().map(Scalar::I64).collect()
-                }
-                (Builtin::Sort, Typed::F64(xs)) => {
-                    let mut o = xs.clone();
-                    vector::sort(&xs, &mut o);
-                    o.into_iter().map(Scalar::F64).collect()
-                }
-                (Builtin::Sort, Typed::F32(xs)) => {
-                    let mut o = xs.clone();
-                    vector::sort(&xs, &mut o);
-                    o.into_iter().map(Scalar::F32).collect()
-                }
-                (_, typed) => {
-                    let mut o = vec![0; a.data.len()];
-                    match typed {
-                        Typed::I64(xs) => vector::argsort(&xs, &mut o),
-                        Typed::F64(xs) => vector::argsort(&xs, &mut o),
-                        Typed::F32(xs) => vector::argsort(&xs, &mut o),
-                        Typed::Other => return Err(wrong()),
-                    }
-                    o.into_iter().map(Scalar::I64).collect()
-                }
+            let data = match typed(a) {
+                Typed::I64(xs) => one_axis(b, xs, Scalar::I64, span)?,
+                Typed::F64(xs) => one_axis(b, xs, Scalar::F64, span)?,
+                Typed::F32(xs) => one_axis(b, xs, Scalar::F32, span)?,
+                Typed::Other => return Err(wrong()),
             };
             Ok(Value {
                 shape: a.shape.clone(),
@@ -1148,6 +1112,31 @@ fn fixed_rank(b: Builtin, vals: &[Value], dtype: Dtype, span: TextRange) -> Resu
         }
         _ => Err(wrong()),
     }
+}
+
+/// `cumsum`, `sort` or `argsort` on one vector; `scalar` makes the dtype's scalars.
+fn one_axis<T: vector::Numeric>(
+    b: Builtin,
+    xs: Vec<T>,
+    scalar: fn(T) -> Scalar,
+    span: TextRange,
+) -> Result<Vec<Scalar>> {
+    let mut o = xs.clone();
+    Ok(match b {
+        Builtin::Cumsum => {
+            T::cumsum(&xs, &mut o).map_err(|()| overflow(span))?;
+            o.into_iter().map(scalar).collect()
+        }
+        Builtin::Sort => {
+            vector::sort(&xs, &mut o);
+            o.into_iter().map(scalar).collect()
+        }
+        _ => {
+            let mut order = vec![0; xs.len()];
+            vector::argsort(&xs, &mut order);
+            order.into_iter().map(Scalar::I64).collect()
+        }
+    })
 }
 
 /// A value's elements in one numeric dtype (`Other` for booleans or mixed dtypes).

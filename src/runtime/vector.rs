@@ -178,8 +178,34 @@ pub(crate) fn argsort<T: SortKey>(xs: &[T], out: &mut [i64]) {
     }
 }
 
+/// An element the one-axis builtins take: its order, and its running sums.
+pub(crate) trait Numeric: SortKey + Default + Send + Sync {
+    /// Running sums of `xs` into `out`, in order; `Err(())` on integer overflow.
+    fn cumsum(xs: &[Self], out: &mut [Self]) -> Result<(), ()>;
+}
+
+impl Numeric for i64 {
+    fn cumsum(xs: &[i64], out: &mut [i64]) -> Result<(), ()> {
+        cumsum_i64(xs, out)
+    }
+}
+
+impl Numeric for f64 {
+    fn cumsum(xs: &[f64], out: &mut [f64]) -> Result<(), ()> {
+        cumsum_float(xs, out);
+        Ok(())
+    }
+}
+
+impl Numeric for f32 {
+    fn cumsum(xs: &[f32], out: &mut [f32]) -> Result<(), ()> {
+        cumsum_float(xs, out);
+        Ok(())
+    }
+}
+
 /// Running sums of integers; `Err(())` on overflow.
-pub(crate) fn cumsum_i64(xs: &[i64], out: &mut [i64]) -> Result<(), ()> {
+fn cumsum_i64(xs: &[i64], out: &mut [i64]) -> Result<(), ()> {
     let mut acc: i64 = 0;
     for (o, &x) in out.iter_mut().zip(xs) {
         acc = acc.checked_add(x).ok_or(())?;
@@ -190,20 +216,19 @@ pub(crate) fn cumsum_i64(xs: &[i64], out: &mut [i64]) -> Result<(), ()> {
 
 /// Running sums of floats, summed in order in the elements' own precision (`f32` sums
 /// rounded after every step; in f64 and rounded, which is the same for one addition).
-pub(crate) fn cumsum_float<T: Float>(xs: &[T], out: &mut [T]) {
-    let mut acc = 0.0f64;
+fn cumsum_float<T: Float>(xs: &[T], out: &mut [T]) {
+    let mut acc = T::narrow(0.0);
     for (o, &x) in out.iter_mut().zip(xs) {
-        acc = T::round(acc + x.widen());
-        *o = T::narrow(acc);
+        acc = T::narrow(acc.widen() + x.widen());
+        *o = acc;
     }
 }
 
 /// A float dtype the kernels compute in f64 and round back to.
 pub(crate) trait Float: Copy {
     fn widen(self) -> f64;
+    /// `x` rounded to this precision.
     fn narrow(x: f64) -> Self;
-    /// `x` rounded to this precision, still as f64.
-    fn round(x: f64) -> f64;
 }
 
 impl Float for f64 {
@@ -211,9 +236,6 @@ impl Float for f64 {
         self
     }
     fn narrow(x: f64) -> f64 {
-        x
-    }
-    fn round(x: f64) -> f64 {
         x
     }
 }
@@ -224,9 +246,6 @@ impl Float for f32 {
     }
     fn narrow(x: f64) -> f32 {
         x as f32
-    }
-    fn round(x: f64) -> f64 {
-        f64::from(x as f32)
     }
 }
 

@@ -3,21 +3,18 @@
 //! buffers and handed to LU / Cholesky kernels (unrolled for n <= 8 through const
 //! generics; partial pivoting always), batches split across the cores.
 
-use rayon::prelude::*;
-
-use crate::runtime::plan::{Builtin, CallArg, Expr, Slot, Step, VarId};
+use crate::runtime::plan::{Builtin, CallArg, Step, VarId};
 use crate::runtime::tensor::{Dtype, Scalar, Tensor, TensorData};
 
+use super::call::{base_offset, core_of, for_batches, CoreOf};
 use super::values::{Elem, Val};
 use super::{set_position, Arrays, ExecError, Executor};
 
-/// The core (whole-axis) shape and addressing of one argument.
+/// One argument: its core, and its elements in f64.
 struct ArgView<'a> {
+    at: CoreOf<'a>,
+    /// The elements converted to f64 (empty when the array is f64 already).
     data: Vec<f64>,
-    owned_from: &'a Tensor,
-    strides: Vec<usize>,
-    core_axes: Vec<usize>,
-    core: Vec<usize>,
     /// Where each element of the core lies from the core's start, row-major over the core.
     offsets: Vec<usize>,
 }
@@ -34,13 +31,7 @@ pub(super) fn run_call(
     let mut views = Vec::with_capacity(args.len());
     for arg in args {
         let at = core_of(exec, arg, arrays)?;
-        let offsets = at.offsets();
-        let CoreOf {
-            t,
-            strides,
-            core_axes,
-            core,
-        } = at;
+        let t = at.t;
         let data = match t.data() {
             TensorData::F64(_) => Vec::new(),
             _ => {
@@ -54,12 +45,9 @@ pub(super) fn run_call(
             }
         };
         views.push(ArgView {
+            offsets: at.offsets(),
+            at,
             data,
-            owned_from: t,
-            strides,
-            core_axes,
-            core,
-            offsets,
         });
     }
     let bad = |i: usize, what: &str| {
@@ -79,25 +67,25 @@ pub(super) fn run_call(
             format!("{} takes {arity} arguments", builtin.name()),
         ));
     }
-    let c0 = views[0].core.clone();
+    let c0 = views[0].at.core.clone();
     let core_out: Vec<usize> = match builtin {
         _ if c0.len() != 2 || c0[0] != c0[1] => {
             return bad(0, &format!("a square matrix; got shape {c0:?}"))
         }
         Builtin::SolveVec => {
-            if views[1].core != [c0[0]] {
+            if views[1].at.core != [c0[0]] {
                 return bad(
                     1,
                     &format!(
                         "a vector of length {}; got shape {:?}",
-                        c0[0], views[1].core
+                        c0[0], views[1].at.core
                     ),
                 );
             }
             vec![c0[0]]
         }
         Builtin::SolveMat => {
-            let c1 = &views[1].core;
+            let c1 = &views[1].at.core;
             if c1.len() != 2 || c1[0] != c0[0] {
                 return bad(
                     1,
@@ -124,19 +112,10 @@ pub(super) fn run_call(
     let mut out = crate::runtime::tensor::zeroed::<f64>(positions * per);
     let n = c0[0];
     let work = per.max(1) * n.max(1) * n.max(1);
-    let tasks = if positions * work < super::PARALLEL_WORK {
-        1
-    } else {
-        64.min(positions)
-    };
     // Solves run eight batch points at a time, one per vector lane, where that pays
     // (`lanes_pay`, `solve_lanes`).
     let lanes = matches!(builtin, Builtin::SolveVec | Builtin::SolveMat) && lanes_pay(n) && per > 0;
-    let mut rows_per_task = positions.div_ceil(tasks.max(1)).max(1);
-    if lanes {
-        rows_per_task = rows_per_task.next_multiple_of(LANES);
-    }
-    let run = |(t, piece): (usize, &mut [f64])| -> Result<(), ExecError> {
+    let run = |first: usize, piece: &mut [f64]| -> Result<(), ExecError> {
         let mut env = vec![0i64; extents.len()];
         if lanes {
             let mut group = Lanes::new(n, per);
@@ -144,9 +123,9 @@ pub(super) fn run_call(
                 let used = o.len() / per;
                 let mut bases = [[0usize; LANES]; 2];
                 for l in 0..used {
-                    set_position(&mut env, batch, extents, t * rows_per_task + g * LANES + l);
+                    set_position(&mut env, batch, extents, first + g * LANES + l);
                     for (i, base) in bases.iter_mut().enumerate() {
-                        base[l] = base_offset(exec, &args[i], &views[i].place(), &env, arrays)?;
+                        base[l] = base_offset(exec, &args[i], &views[i].at.place(), &env, arrays)?;
                     }
                 }
                 // Element by element, the systems side by side: each lane vector written
@@ -170,11 +149,11 @@ pub(super) fn run_call(
         }
         let mut bufs: Vec<Vec<f64>> = views
             .iter()
-            .map(|v| vec![0.0; v.core.iter().product()])
+            .map(|v| vec![0.0; v.at.core.iter().product()])
             .collect();
         let mut scratch = Scratch::default();
         for (k, o) in piece.chunks_mut(per.max(1)).enumerate() {
-            set_position(&mut env, batch, extents, t * rows_per_task + k);
+            set_position(&mut env, batch, extents, first + k);
             for (i, (view, buf)) in views.iter().zip(bufs.iter_mut()).enumerate() {
                 gather(exec, &args[i], view, &env, arrays, buf)?;
             }
@@ -183,14 +162,8 @@ pub(super) fn run_call(
         }
         Ok(())
     };
-    if per > 0 && positions > 0 {
-        let chunk = rows_per_task * per;
-        if tasks <= 1 {
-            out.chunks_mut(chunk).enumerate().try_for_each(run)?;
-        } else {
-            out.par_chunks_mut(chunk).enumerate().try_for_each(run)?;
-        }
-    }
+    let granule = if lanes { LANES } else { 1 };
+    for_batches(&mut out, per, work, granule, run)?;
     let data = match dtype {
         Dtype::F64 => TensorData::F64(out),
         other => {
@@ -210,17 +183,10 @@ pub(super) fn run_call(
 }
 
 impl ArgView<'_> {
-    fn place(&self) -> Place<'_> {
-        Place {
-            shape: self.owned_from.shape(),
-            strides: &self.strides,
-        }
-    }
-
     /// The argument's elements, in f64.
     fn src(&self) -> &[f64] {
         if self.data.is_empty() {
-            f64::slice(self.owned_from.data()).unwrap_or(&[])
+            f64::slice(self.at.t.data()).unwrap_or(&[])
         } else {
             &self.data
         }
@@ -236,14 +202,15 @@ fn gather(
     arrays: Arrays<'_>,
     buf: &mut [f64],
 ) -> Result<(), ExecError> {
-    let base = base_offset(exec, arg, &view.place(), env, arrays)?;
+    let base = base_offset(exec, arg, &view.at.place(), env, arrays)?;
     let src = view.src();
     // The core offsets stay in bounds: every core index is below its axis size and the
     // batch indices were checked by `base_offset`.
-    match view.core_axes.as_slice() {
-        [a, b] if view.strides[*b] == 1 => {
-            let sa = view.strides[*a];
-            let cols = view.core[1];
+    let at = &view.at;
+    match at.core_axes.as_slice() {
+        [a, b] if at.strides[*b] == 1 => {
+            let sa = at.strides[*a];
+            let cols = at.core[1];
             for (r, row) in buf.chunks_mut(cols.max(1)).enumerate() {
                 let start = base + r * sa;
                 row.copy_from_slice(&src[start..start + row.len()]);
@@ -256,112 +223,6 @@ fn gather(
         }
     }
     Ok(())
-}
-
-/// A call argument: its array, and where its core (the whole axes) lies in it.
-pub(super) struct CoreOf<'a> {
-    pub(super) t: &'a Tensor,
-    pub(super) strides: Vec<usize>,
-    /// The array's axes the core spans, in order.
-    pub(super) core_axes: Vec<usize>,
-    /// The core's shape.
-    pub(super) core: Vec<usize>,
-}
-
-impl CoreOf<'_> {
-    /// Where each element of the core lies from the core's start, row-major over the core
-    /// (one entry an element: for the small cores of linear algebra).
-    pub(super) fn offsets(&self) -> Vec<usize> {
-        let mut offsets = vec![0usize];
-        for &axis in &self.core_axes {
-            let (size, stride) = (self.t.shape()[axis], self.strides[axis]);
-            offsets = offsets
-                .iter()
-                .flat_map(|&o| (0..size).map(move |i| o + i * stride))
-                .collect();
-        }
-        offsets
-    }
-
-    pub(super) fn place(&self) -> Place<'_> {
-        Place {
-            shape: self.t.shape(),
-            strides: &self.strides,
-        }
-    }
-}
-
-/// The array `arg` reads and its core; an index list of the wrong length is an error at
-/// the argument.
-pub(super) fn core_of<'a>(
-    exec: &Executor<'_>,
-    arg: &CallArg,
-    arrays: Arrays<'a>,
-) -> Result<CoreOf<'a>, ExecError> {
-    let t = exec.array(arrays, arg.array)?;
-    if arg.slots.len() != t.ndim() {
-        return Err(ExecError::at(
-            arg.span,
-            format!(
-                "`{}` has {} axes, indexed with {}",
-                exec.plan.arrays[arg.array].name,
-                t.ndim(),
-                arg.slots.len()
-            ),
-        ));
-    }
-    let core_axes: Vec<usize> = (0..arg.slots.len())
-        .filter(|&i| matches!(arg.slots[i], Slot::Whole))
-        .collect();
-    let core: Vec<usize> = core_axes.iter().map(|&a| t.shape()[a]).collect();
-    Ok(CoreOf {
-        t,
-        strides: t.strides(),
-        core_axes,
-        core,
-    })
-}
-
-/// An argument's array as `base_offset` addresses it.
-pub(super) struct Place<'a> {
-    pub(super) shape: &'a [usize],
-    pub(super) strides: &'a [usize],
-}
-
-/// Where the core of `arg` at the batch point `env` starts in its array; an index out of
-/// bounds is an error at the argument.
-pub(super) fn base_offset(
-    exec: &Executor<'_>,
-    arg: &CallArg,
-    place: &Place<'_>,
-    env: &[i64],
-    arrays: Arrays<'_>,
-) -> Result<usize, ExecError> {
-    let (shape, strides) = (place.shape, place.strides);
-    let mut base = 0usize;
-    for (axis, slot) in arg.slots.iter().enumerate() {
-        if let Slot::Index(e) = slot {
-            let i = match e {
-                // A batch variable (the usual `A[b, :, :]`): its value, no evaluation.
-                Expr::Var(v) => env[*v],
-                _ => match exec.eval(e, env, None, arrays)? {
-                    Val::Scalar(Scalar::I64(i)) => i,
-                    _ => return Err(ExecError::at(arg.span, "index is not an i64 scalar".into())),
-                },
-            };
-            if i < 0 || i as u64 >= shape[axis] as u64 {
-                return Err(ExecError::at(
-                    arg.span,
-                    format!(
-                        "index {i} is out of bounds for axis {axis} of `{}` (size {})",
-                        exec.plan.arrays[arg.array].name, shape[axis]
-                    ),
-                ));
-            }
-            base += i as usize * strides[axis];
-        }
-    }
-    Ok(base)
 }
 
 #[derive(Default)]

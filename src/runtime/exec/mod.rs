@@ -81,6 +81,7 @@ macro_rules! multiversion {
     };
 }
 
+mod call;
 mod contract;
 mod fuse;
 mod gemm;

@@ -4,15 +4,13 @@
 //! argument's own dtype (`cov` as a matrix product instead); batch points are split across
 //! the cores when the work is large.
 
-use rayon::prelude::*;
-
 use crate::runtime::plan::{Builtin, CallArg, Step, VarId};
 use crate::runtime::tensor::{written, zeroed, Tensor, TensorData};
-use crate::runtime::vector;
+use crate::runtime::vector::{self, Float, Numeric};
 
+use super::call::{base_offset, core_of, for_batches, CoreOf, Place};
 use super::gemm::{gemm, Strides};
-use super::linalg::{base_offset, core_of, CoreOf, Place};
-use super::{set_position, Arrays, ExecError, Executor, PARALLEL_WORK};
+use super::{set_position, Arrays, ExecError, Executor};
 
 pub(super) fn run_call(
     exec: &Executor<'_>,
@@ -30,7 +28,7 @@ pub(super) fn run_call(
         ));
     };
     let at = core_of(exec, arg, arrays)?;
-    let core = at.core.clone();
+    let core = &at.core;
     let matrix = builtin == Builtin::Cov;
     if core.len() != if matrix { 2 } else { 1 } {
         let what = if matrix { "a matrix" } else { "a vector" };
@@ -42,7 +40,7 @@ pub(super) fn run_call(
     let core_out = if matrix {
         vec![core[0], core[0]]
     } else {
-        core.clone()
+        core.to_vec()
     };
     let mut shape: Vec<usize> = batch.iter().map(|&v| extents[v]).collect();
     let positions: usize = shape.iter().product();
@@ -54,19 +52,18 @@ pub(super) fn run_call(
         arg,
         place: at.place(),
         steps: at.core_axes.iter().map(|&a| at.strides[a]).collect(),
-        core: &at.core,
+        core,
         batch,
         extents,
         arrays,
         positions,
         step,
     };
-    let n = core[0];
     let per: usize = core_out.iter().product();
     // The kernels' working memory, per thread: a sort's keys and positions twice over (24
     // bytes an element), `cov`'s centred copy and product, a gathered core. Held against
     // the budget while the call runs, so a huge core is an error, not an aborted process.
-    let len = at.core.iter().product::<usize>() as u64;
+    let len = core.iter().product::<usize>() as u64;
     let per_thread = match builtin {
         Builtin::Sort | Builtin::Argsort => len.saturating_mul(24),
         Builtin::Cov => len.saturating_add(per as u64).saturating_mul(8),
@@ -77,7 +74,7 @@ pub(super) fn run_call(
     exec.budget
         .reserve_bytes(&what, scratch)
         .map_err(|e| ExecError::at(step.span, e.to_string()))?;
-    let data = compute(builtin, &at, &cores, n, per);
+    let data = compute(builtin, &at, &cores, per);
     exec.budget.release_bytes(scratch);
     let data = data?;
     if data.dtype() != dtype {
@@ -98,66 +95,60 @@ fn compute(
     builtin: Builtin,
     at: &CoreOf<'_>,
     cores: &Cores<'_, '_>,
-    n: usize,
     per: usize,
 ) -> Result<TensorData, ExecError> {
-    let o = at.core.get(1).copied().unwrap_or(0);
-    Ok(match (builtin, at.t.data()) {
-        (Builtin::Cumsum, TensorData::I64(x)) => TensorData::I64(cores.map(x, per, |c, o| {
-            vector::cumsum_i64(c, o).map_err(|()| "integer overflow".to_string())
+    let (v, o) = (at.core[0], at.core.get(1).copied().unwrap_or(0));
+    match (builtin, at.t.data()) {
+        (Builtin::Cov, TensorData::F64(x)) => Ok(TensorData::F64(cores.map(
+            x,
+            per,
+            never_fails(|c, out| cov_product(v, o, c, out)),
+        )?)),
+        (Builtin::Cov, TensorData::F32(x)) => Ok(TensorData::F32(cores.map(
+            x,
+            per,
+            never_fails(|c, out| cov_product(v, o, c, out)),
+        )?)),
+        (Builtin::Cov, _) => Err(not_for(builtin, cores.arg, at.t.data())),
+        (_, TensorData::I64(x)) => one_axis(builtin, x, cores, per, TensorData::I64),
+        (_, TensorData::F64(x)) => one_axis(builtin, x, cores, per, TensorData::F64),
+        (_, TensorData::F32(x)) => one_axis(builtin, x, cores, per, TensorData::F32),
+        (_, other) => Err(not_for(builtin, cores.arg, other)),
+    }
+}
+
+/// `cumsum`, `sort` or `argsort` on every core of `x`; `wrap` makes the dtype's data.
+fn one_axis<T: Numeric>(
+    builtin: Builtin,
+    x: &[T],
+    cores: &Cores<'_, '_>,
+    per: usize,
+    wrap: fn(Vec<T>) -> TensorData,
+) -> Result<TensorData, ExecError> {
+    Ok(match builtin {
+        Builtin::Cumsum => wrap(cores.map(x, per, |c, o| {
+            T::cumsum(c, o).map_err(|()| "integer overflow".to_string())
         })?),
-        (Builtin::Cumsum, TensorData::F64(x)) => {
-            TensorData::F64(cores.map(x, per, never_fails(vector::cumsum_float))?)
-        }
-        (Builtin::Cumsum, TensorData::F32(x)) => {
-            TensorData::F32(cores.map(x, per, never_fails(vector::cumsum_float))?)
-        }
-        (Builtin::Sort, TensorData::I64(x)) => TensorData::I64(cores.map(x, per, sorted)?),
-        (Builtin::Sort, TensorData::F64(x)) => TensorData::F64(cores.map(x, per, sorted)?),
-        (Builtin::Sort, TensorData::F32(x)) => TensorData::F32(cores.map(x, per, sorted)?),
-        (Builtin::Argsort, TensorData::I64(x)) => {
-            TensorData::I64(cores.map(x, per, never_fails(vector::argsort))?)
-        }
-        (Builtin::Argsort, TensorData::F64(x)) => {
-            TensorData::I64(cores.map(x, per, never_fails(vector::argsort))?)
-        }
-        (Builtin::Argsort, TensorData::F32(x)) => {
-            TensorData::I64(cores.map(x, per, never_fails(vector::argsort))?)
-        }
-        (Builtin::Cov, TensorData::F64(x)) => {
-            TensorData::F64(cores.map(x, per, never_fails(|c, out| cov_product(n, o, c, out)))?)
-        }
-        (Builtin::Cov, TensorData::F32(x)) => {
-            // In f64, rounded once at the end (as the reference evaluator does).
-            TensorData::F32(cores.map(x, per, |c: &[f32], out: &mut [f32]| {
-                let wide: Vec<f64> = c.iter().map(|&v| f64::from(v)).collect();
-                let mut result = vec![0.0; out.len()];
-                cov_product(n, o, &wide, &mut result);
-                for (d, r) in out.iter_mut().zip(result) {
-                    *d = r as f32;
-                }
-                Ok(())
-            })?)
-        }
-        (_, other) => {
-            return Err(ExecError::at(
-                cores.arg.span,
-                format!(
-                    "{} does not take {} elements",
-                    builtin.name(),
-                    other.dtype()
-                ),
-            ))
-        }
+        Builtin::Sort => wrap(cores.map(x, per, never_fails(vector::sort))?),
+        _ => TensorData::I64(cores.map(x, per, never_fails(vector::argsort))?),
     })
 }
 
+/// The error for an argument of a dtype `builtin` does not take.
+fn not_for(builtin: Builtin, arg: &CallArg, data: &TensorData) -> ExecError {
+    ExecError::at(
+        arg.span,
+        format!("{} does not take {} elements", builtin.name(), data.dtype()),
+    )
+}
+
 /// `cov` of the `v` rows of `x` (`v x o`) into `out` (`v x v`) as a matrix product: the rows
-/// centred on their means, then `Xc Xc^T / (o - 1)` with the blocked kernels of `gemm`
-/// (100 x 100000: 1 s as the reference evaluator's in-order sums, 20 ms so). Agrees with
-/// the reference within rounding; empty and one-column rows give its -0.0 and NaN.
-fn cov_product(v: usize, o: usize, x: &[f64], out: &mut [f64]) {
-    let mut xc = x.to_vec();
+/// centred on their means, then `Xc Xc^T / (o - 1)` with the blocked kernels of `gemm`,
+/// in f64 and rounded once at the end (as the reference evaluator does) (100 x 100000: 1 s
+/// as the reference evaluator's in-order sums, 20 ms so). Agrees with the reference within
+/// rounding; empty and one-column rows give its -0.0 and NaN.
+fn cov_product<T: Float>(v: usize, o: usize, x: &[T], out: &mut [T]) {
+    let mut xc: Vec<f64> = x.iter().map(|e| e.widen()).collect();
     for row in xc.chunks_mut(o.max(1)) {
         let mean = row.iter().sum::<f64>() / o as f64;
         for e in row.iter_mut() {
@@ -176,7 +167,7 @@ fn cov_product(v: usize, o: usize, x: &[f64], out: &mut [f64]) {
     };
     let scale = o as f64 - 1.0;
     for (d, s) in out.iter_mut().zip(product.unwrap_or_default()) {
-        *d = s / scale;
+        *d = T::narrow(s / scale);
     }
 }
 
@@ -188,12 +179,6 @@ fn never_fails<T, U>(
         f(core, out);
         Ok(())
     }
-}
-
-/// `core` sorted into `out`.
-fn sorted<T: vector::SortKey>(core: &[T], out: &mut [T]) -> Result<(), String> {
-    vector::sort(core, out);
-    Ok(())
 }
 
 /// The cores of one call's argument, one per batch point.
@@ -225,9 +210,6 @@ impl Cores<'_, '_> {
         U: Copy + Default + Send,
     {
         let mut out = zeroed::<U>(self.positions * per);
-        if per == 0 || self.positions == 0 {
-            return Ok(out);
-        }
         let len: usize = self.core.iter().product();
         // Row-major strides of the core: when the array's match them, the core is one run
         // of consecutive elements, read in place.
@@ -242,17 +224,11 @@ impl Cores<'_, '_> {
             _ => (0, 1),
         };
         let contiguous = col_step == 1 && (rows <= 1 || row_step == cols);
-        let tasks = if self.positions.saturating_mul(len.max(per)) < PARALLEL_WORK {
-            1
-        } else {
-            64.min(self.positions)
-        };
-        let rows_per_task = self.positions.div_ceil(tasks);
-        let run = |(t, piece): (usize, &mut [U])| -> Result<(), ExecError> {
+        for_batches(&mut out, per, len.max(per), 1, |first, piece| {
             let mut env = vec![0i64; self.extents.len()];
             let mut buf = vec![T::default(); if contiguous { 0 } else { len }];
             for (k, o) in piece.chunks_mut(per).enumerate() {
-                set_position(&mut env, self.batch, self.extents, t * rows_per_task + k);
+                set_position(&mut env, self.batch, self.extents, first + k);
                 let base = base_offset(self.exec, self.arg, &self.place, &env, self.arrays)?;
                 // In bounds: `base_offset` checked the batch indices, and every core index
                 // is below its axis size.
@@ -270,13 +246,7 @@ impl Cores<'_, '_> {
                 f(core, o).map_err(|m| ExecError::at(self.step.span, m))?;
             }
             Ok(())
-        };
-        let chunk = rows_per_task * per;
-        if tasks <= 1 {
-            out.chunks_mut(chunk).enumerate().try_for_each(run)?;
-        } else {
-            out.par_chunks_mut(chunk).enumerate().try_for_each(run)?;
-        }
+        })?;
         Ok(out)
     }
 }
