@@ -153,6 +153,35 @@ impl Args<'_> {
             }
         }
     }
+
+    /// Packs columns `jc..jc + nb` of B, rows `pc..pc + kc`, into `NR`-wide panels of `kc`
+    /// rows each (`bp[(j * kc + p) * NR + c]`).
+    #[inline(always)]
+    fn pack_block<const NR: usize>(
+        &self,
+        jc: usize,
+        nb: usize,
+        pc: usize,
+        kc: usize,
+        bp: &mut [f64],
+    ) {
+        if self.sb.cols == 1 && nb.is_multiple_of(NR) {
+            // Contiguous rows of B, read in order, each cut into the panels.
+            for p in 0..kc {
+                let row = &self.b[(pc + p) * self.sb.rows + jc..][..nb];
+                for (j, src) in row.chunks_exact(NR).enumerate() {
+                    let dst: &mut [f64; NR] = (&mut bp[(j * kc + p) * NR..][..NR])
+                        .try_into()
+                        .expect("NR elements");
+                    *dst = src.try_into().expect("NR elements");
+                }
+            }
+        } else {
+            for (j, panel) in bp.chunks_exact_mut(NR * kc).enumerate() {
+                self.pack_b::<NR>(jc / NR + j, pc, panel);
+            }
+        }
+    }
 }
 
 /// One tile's operands: element `(r, p)` of A at `a[r * a_row + p * a_step]` for
@@ -199,12 +228,19 @@ impl<'a> Tile<'a> {
 
 /// Where a tile's result goes: `rows x width` elements of C, row `r` at
 /// `c[r * row..][..width]`, written, or added to what is there when `add`.
+///
+/// C is addressed through a raw pointer, not a slice: tiles in the same rows of C are
+/// written by different threads at once, and slices spanning their rows would overlap.
+/// Invariant (of every constructor): the `len` elements from `c` are C's, and no other
+/// thread reads or writes the tile's elements while the `Dst` lives.
 struct Dst<'c> {
-    c: &'c mut [Out],
+    c: *mut Out,
+    len: usize,
     row: usize,
     rows: usize,
     width: usize,
     add: bool,
+    _c: std::marker::PhantomData<&'c mut [Out]>,
 }
 
 impl<'c> Dst<'c> {
@@ -217,12 +253,15 @@ impl<'c> Dst<'c> {
         m: usize,
         add: bool,
     ) -> Dst<'c> {
+        let c = &mut c[i * MR * n + j * NR..];
         Dst {
-            c: &mut c[i * MR * n + j * NR..],
+            c: c.as_mut_ptr(),
+            len: c.len(),
             row: n,
             rows: MR.min(m - i * MR),
             width: NR.min(n - j * NR),
             add,
+            _c: std::marker::PhantomData,
         }
     }
 
@@ -235,14 +274,18 @@ impl<'c> Dst<'c> {
             && (MR - 1)
                 .checked_mul(self.row)
                 .and_then(|o| o.checked_add(NR))
-                .is_some_and(|end| end <= self.c.len())
+                .is_some_and(|end| end <= self.len)
     }
 
     /// Stores a tile computed into `acc` (the path for partial tiles).
     #[inline(always)]
     fn store<const MR: usize, const NR: usize>(self, acc: &[[f64; NR]; MR]) {
         for (r, acc_row) in acc.iter().enumerate().take(self.rows) {
-            let dst = &mut self.c[r * self.row..r * self.row + self.width];
+            let start = r * self.row;
+            assert!(start + self.width <= self.len);
+            // SAFETY: row r's elements are inside the `len` from `c` (asserted just above),
+            // and no other thread touches them (the invariant of `Dst`).
+            let dst = unsafe { std::slice::from_raw_parts_mut(self.c.add(start), self.width) };
             if self.add {
                 for (d, &v) in dst.iter_mut().zip(acc_row) {
                     // SAFETY: `add` is set only for the depth slices after the first, and
@@ -310,17 +353,33 @@ fn product<const MR: usize, const NR: usize>(
     }
 }
 
-/// The product blocked for the caches, in the loop order of OpenBLAS's Skylake-X kernels.
-/// C is cut into one band of whole tiles' rows per thread, and each thread computes its band
-/// on its own (no barrier, nothing shared but the operands). For each `KC`-deep slice of the
-/// shared dimension a thread packs its rows of A into `MR`-row panels; then for each
-/// `NB`-wide block of columns it packs B's block into `NR`-wide panels (in its L2) and runs
-/// the kernel over every (A panel, B panel) pair, A panel outermost: the A panel stays in L1
-/// while the block's B panels stream from L2. The first slice writes C, later ones add.
+/// The product blocked for the caches, in the loop order of OpenBLAS's Skylake-X kernels,
+/// its tiles shared out among the threads as they go.
 ///
-/// (Sharing one packed B between the threads, with a barrier per slice, was 15% slower on
-/// 1024 x 1024: half of every slice was read from the other core's cache, and the
-/// threads waited for each other at every slice.)
+/// For each `KC`-deep slice of the shared dimension, A's rows are packed into `MR`-row
+/// panels (one buffer for all threads; two buffers, alternating between slices, when there
+/// are several). Then for each `NB`-wide block of columns, a thread packs B's block into
+/// `NR`-wide panels in its own L2 and runs the kernel over (A panel, B panel) pairs, A panel
+/// outermost: the A panel stays in L1 while the block's B panels stream from L2. The first
+/// slice writes C, later ones add.
+///
+/// Who does what: the A panels of a slice, and the tiles' rows of each (slice, column
+/// block), are each shared out as `Claims`, every thread starting on its own even share and
+/// then taking from the back of the fullest other one. A thread held up (this machine's
+/// virtual cores lose whole milliseconds to their neighbours) is relieved by the other:
+/// with fixed bands, the product waited for the slower thread, and OpenBLAS's fixed
+/// split was up to 10-20% faster than this one in such phases, and a percent slower in
+/// quiet ones (measured alternating in one process; now alike in quiet phases, 5-20%
+/// faster in busy ones).
+///
+/// Order between threads: a (slice, block) unit reads A panels packed by any thread, so a
+/// slice starts once all its panels are packed; a unit adds to what the same tiles' unit of
+/// the previous slice wrote, so a block starts once that block of the previous slice is
+/// done; a slice's panels overwrite those of two slices before, so packing starts once
+/// that slice is done. Every wait is for work already claimed, and a thread finishes
+/// what it claims before it waits or claims again, so a wait is always for a thread that
+/// is running (never for itself, nor for work nobody took): no deadlock, even when the
+/// pool runs the workers one after another on one thread.
 #[inline(always)]
 fn blocked<const MR: usize, const NR: usize>(
     x: &Args<'_>,
@@ -328,112 +387,199 @@ fn blocked<const MR: usize, const NR: usize>(
     kernel: impl Fn(Tile<'_>, Dst<'_>) + Sync,
 ) {
     use rayon::prelude::*;
-    let tiles = x.m.div_ceil(MR);
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (m, n, k) = (x.m, x.n, x.k);
+    let tiles = m.div_ceil(MR);
     let threads = rayon::current_num_threads().clamp(1, tiles);
-    // Bands of whole tiles, as even as they can be.
-    let mut bands = Vec::with_capacity(threads);
-    let mut rest = c;
-    let mut r0 = 0;
-    for t in 1..=threads {
-        let r1 = (t * tiles / threads * MR).min(x.m);
-        let (band, tail) = rest.split_at_mut((r1 - r0) * x.n);
-        bands.push((r0, band));
-        rest = tail;
-        r0 = r1;
-    }
-    bands
-        .into_par_iter()
-        .for_each(|(r0, band)| self::band::<MR, NR>(x, r0, band, &kernel));
-}
-
-/// Rows `r0..` of C (as many as `c` holds), blocked as `blocked` describes.
-#[inline(always)]
-fn band<const MR: usize, const NR: usize>(
-    x: &Args<'_>,
-    r0: usize,
-    c: &mut [Out],
-    kernel: &impl Fn(Tile<'_>, Dst<'_>),
-) {
-    let (n, k) = (x.n, x.k);
-    let rows = c.len() / n;
-    let tiles = rows.div_ceil(MR);
+    // Slices of equal depth, none deeper than KC.
+    let kc_max = k.div_ceil(k.div_ceil(KC));
+    let slices = k.div_ceil(kc_max);
+    let blocks = n.div_ceil(NB);
     // Rows of A in place when contiguous and B has few panels (every tile but a ragged last
     // one): packing a panel pays only when it meets many B panels. (With n = 64, as in
     // attention's `P V`, packing A cost as much as the products.)
-    let in_place = |i: usize| x.sa.cols == 1 && n < 8 * NR && (i + 1) * MR <= rows;
-    // Slices of equal depth, none deeper than KC.
-    let kc_max = k.div_ceil(k.div_ceil(KC));
-    let mut ap = Vec::new();
-    let mut bp = Vec::new();
-    for pc in (0..k).step_by(kc_max) {
-        let kc = kc_max.min(k - pc);
-        // Panels are rewritten, not zeroed, for each slice: the rows a ragged panel leaves
-        // unwritten hold earlier (finite or not) values whose products the kernels compute
-        // but never store. Panel i holds rows r0 + i*MR.. as ap[i][p*MR + r].
-        let ap = grown(&mut ap, tiles * MR * kc);
-        for (i, panel) in ap.chunks_exact_mut(MR * kc).enumerate() {
-            if !in_place(i) {
-                x.pack_a::<MR>(r0 + i * MR, MR.min(rows - i * MR), pc, panel);
+    let in_place = |i: usize| x.sa.cols == 1 && n < 8 * NR && (i + 1) * MR <= m;
+    // The A panels of one slice; two slices' worth when there are several (at most k + 1
+    // columns of A, as 2 * ceil(k / slices) <= k + 1 for slices >= 2).
+    let stride = tiles * MR * kc_max;
+    let mut panels_a = vec![0.0; stride * slices.min(2)];
+    let a_buf = Shared(panels_a.as_mut_ptr());
+    let c_ptr = Shared(c.as_mut_ptr());
+    let pack = (0..slices)
+        .map(|_| Claims::new(tiles, threads))
+        .collect::<Vec<_>>();
+    let packed = (0..slices).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>();
+    let units = (0..slices * blocks)
+        .map(|_| Claims::new(tiles, threads))
+        .collect::<Vec<_>>();
+    let done = (0..slices * blocks)
+        .map(|_| AtomicUsize::new(0))
+        .collect::<Vec<_>>();
+    let block_done = |unit: usize| wait_for(|| done[unit].load(Ordering::Acquire) == tiles);
+    let worker = |t: usize| {
+        let mut panels_b = Vec::new();
+        for s in 0..slices {
+            let pc = s * kc_max;
+            let kc = kc_max.min(k - pc);
+            let base = (s % 2) * stride;
+            if s >= 2 {
+                (0..blocks).for_each(|jb| block_done((s - 2) * blocks + jb));
+            }
+            // Panel i holds rows i*MR.. as ap[i][p*MR + r]. Panels are rewritten, not
+            // zeroed, for each slice: the rows a ragged panel leaves unwritten hold earlier
+            // (finite or not) values whose products the kernels compute but never store.
+            while let Some(i) = pack[s].claim(t) {
+                if !in_place(i) {
+                    // SAFETY: panel i of this slice's buffer is inside `panels_a` (i < tiles,
+                    // MR * kc <= MR * kc_max), only the thread that claimed i writes it, and
+                    // nobody reads it: readers of this buffer's previous slice are done
+                    // (waited for above), this slice's readers wait for `packed`.
+                    let panel = unsafe {
+                        std::slice::from_raw_parts_mut(a_buf.at(base + i * MR * kc), MR * kc)
+                    };
+                    x.pack_a::<MR>(i * MR, MR.min(m - i * MR), pc, panel);
+                }
+                packed[s].fetch_add(1, Ordering::Release);
+            }
+            wait_for(|| packed[s].load(Ordering::Acquire) == tiles);
+            // SAFETY: every panel of the slice is written (`packed` counted them all, with
+            // release/acquire), and none is written again until this slice is done.
+            let ap = unsafe { std::slice::from_raw_parts(a_buf.at(base), tiles * MR * kc) };
+            for jb in 0..blocks {
+                let jc = jb * NB;
+                let nb = NB.min(n - jc);
+                let panels = nb.div_ceil(NR);
+                if s >= 1 {
+                    block_done((s - 1) * blocks + jb);
+                }
+                let unit = s * blocks + jb;
+                let mut have_b = false;
+                while let Some(i) = units[unit].claim(t) {
+                    let bp = grown(&mut panels_b, panels * NR * kc);
+                    if !have_b {
+                        have_b = true;
+                        x.pack_block::<NR>(jc, nb, pc, kc, bp);
+                    }
+                    let a = &ap[i * MR * kc..(i + 1) * MR * kc];
+                    let rows = MR.min(m - i * MR);
+                    for (j, b) in bp.chunks_exact(NR * kc).enumerate() {
+                        let tile = if in_place(i) {
+                            Tile {
+                                k: kc,
+                                a: &x.a[i * MR * x.sa.rows + pc..],
+                                a_row: x.sa.rows,
+                                a_step: 1,
+                                b,
+                                b_row: NR,
+                                ahead: &[],
+                            }
+                        } else {
+                            // The next A panel, fetched into L2 a share at a time while
+                            // this one meets the block's B panels (it is usually in neither
+                            // L1 nor L2).
+                            let next = ap.get((i + 1) * MR * kc..(i + 2) * MR * kc);
+                            let share = (MR * kc).div_ceil(panels).next_multiple_of(8);
+                            let ahead = next.map_or(&[][..], |next| {
+                                &next
+                                    [(j * share).min(next.len())..((j + 1) * share).min(next.len())]
+                            });
+                            Tile {
+                                ahead,
+                                ..Tile::packed::<MR>(kc, a, b, NR)
+                            }
+                        };
+                        let width = NR.min(nb - j * NR);
+                        let start = i * MR * n + jc + j * NR;
+                        let dst = Dst {
+                            // SAFETY: start + (rows - 1) * n + width <= m * n = c.len().
+                            c: unsafe { c_ptr.at(start) },
+                            len: (rows - 1) * n + width,
+                            row: n,
+                            rows,
+                            width,
+                            add: pc > 0,
+                            _c: std::marker::PhantomData,
+                        };
+                        // The tile's elements are this unit's alone: tiles (i, *) of block
+                        // jb are claimed once per slice, and the unit of the previous slice
+                        // is done (waited for above); the next slice's waits for this one.
+                        kernel(tile, dst);
+                    }
+                    done[unit].fetch_add(1, Ordering::Release);
+                }
             }
         }
-        for jc in (0..n).step_by(NB) {
-            let nb = NB.min(n - jc);
-            let panels = nb.div_ceil(NR);
-            let bp = grown(&mut bp, panels * NR * kc);
-            if x.sb.cols == 1 && nb % NR == 0 {
-                // Contiguous rows of B, read in order, each cut into the panels.
-                for p in 0..kc {
-                    let row = &x.b[(pc + p) * x.sb.rows + jc..][..nb];
-                    for (j, src) in row.chunks_exact(NR).enumerate() {
-                        let dst: &mut [f64; NR] = (&mut bp[(j * kc + p) * NR..][..NR])
-                            .try_into()
-                            .expect("NR elements");
-                        *dst = src.try_into().expect("NR elements");
-                    }
-                }
-            } else {
-                for (j, panel) in bp.chunks_exact_mut(NR * kc).enumerate() {
-                    x.pack_b::<NR>(jc / NR + j, pc, panel);
-                }
-            }
-            for (i, a) in ap.chunks_exact(MR * kc).enumerate() {
-                for (j, b) in bp.chunks_exact(NR * kc).enumerate() {
-                    let tile = if in_place(i) {
-                        Tile {
-                            k: kc,
-                            a: &x.a[(r0 + i * MR) * x.sa.rows + pc..],
-                            a_row: x.sa.rows,
-                            a_step: 1,
-                            b,
-                            b_row: NR,
-                            ahead: &[],
-                        }
-                    } else {
-                        // The next A panel, fetched into L2 a share at a time while this one
-                        // meets the block's B panels (it is usually in neither L1 nor L2).
-                        let next = ap.get((i + 1) * MR * kc..(i + 2) * MR * kc);
-                        let share = (MR * kc).div_ceil(panels).next_multiple_of(8);
-                        let ahead = next.map_or(&[][..], |next| {
-                            &next[(j * share).min(next.len())..((j + 1) * share).min(next.len())]
-                        });
-                        Tile {
-                            ahead,
-                            ..Tile::packed::<MR>(kc, a, b, NR)
-                        }
-                    };
-                    let dst = Dst {
-                        c: &mut c[i * MR * n + jc + j * NR..],
-                        row: n,
-                        rows: MR.min(rows - i * MR),
-                        width: NR.min(nb - j * NR),
-                        add: pc > 0,
-                    };
-                    kernel(tile, dst);
-                }
+    };
+    (0..threads).into_par_iter().for_each(worker);
+}
+
+/// Units `0..n` of some work shared out among threads: each starts on its own even share,
+/// taken from the front, and when that is empty takes from the back of the fullest other
+/// share (the unit its owner would reach last).
+struct Claims(Vec<std::sync::Mutex<std::ops::Range<usize>>>);
+
+impl Claims {
+    fn new(units: usize, threads: usize) -> Self {
+        Claims(
+            (0..threads)
+                .map(|t| std::sync::Mutex::new(t * units / threads..(t + 1) * units / threads))
+                .collect(),
+        )
+    }
+
+    /// The next unit for thread `t`, or `None` when every unit is taken.
+    fn claim(&self, t: usize) -> Option<usize> {
+        let lock = |o: usize| self.0[o].lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(u) = lock(t).next() {
+            return Some(u);
+        }
+        loop {
+            let fullest = (0..self.0.len())
+                .map(|o| (lock(o).len(), o))
+                .max()
+                .filter(|&(left, _)| left > 0)?;
+            if let Some(u) = lock(fullest.1).next_back() {
+                return Some(u);
             }
         }
     }
 }
+
+/// Waits until `done()`: spinning briefly (the usual wait is for the last unit of another
+/// thread), then yielding the core.
+fn wait_for(done: impl Fn() -> bool) {
+    let mut spins = 0;
+    while !done() {
+        if spins < 100 {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// A pointer the worker threads share; what each may do through it is argued where it is
+/// used.
+#[derive(Clone, Copy)]
+struct Shared<T>(*mut T);
+impl<T> Shared<T> {
+    /// The element `i` places past the pointer (a method, so closures capture the whole
+    /// `Shared`, not its field).
+    ///
+    /// # Safety
+    /// As `pointer::add`: the result is inside the allocation the pointer points into.
+    unsafe fn at(self, i: usize) -> *mut T {
+        // SAFETY: the caller's.
+        unsafe { self.0.add(i) }
+    }
+}
+
+// SAFETY: `Shared` only carries the address; every access through it states why no two
+// threads touch the same element at once.
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Shared<T> {}
 
 /// The first `len` elements of `buf`, grown with zeros when shorter.
 fn grown(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
@@ -503,10 +649,10 @@ mod x86 {
                     // Fetch the tile of C while the products run: it is written (and, after
                     // the first depth slice, read) at the end, and is usually in neither L1
                     // nor L2 (the epilogue took a tenth of the kernel's time without this).
-                    let c = dst.c.as_ptr().cast::<i8>();
+                    let c = dst.c.cast::<i8>();
                     for r in 0..$mr {
-                        // SAFETY: `whole` proved (MR-1)*row + NR <= c.len(): the first and
-                        // last byte of row r, and each 64 bytes between, are inside `c`.
+                        // SAFETY: `whole` proved (MR-1)*row + NR <= len: the first and last
+                        // byte of row r, and each 64 bytes between, are C's.
                         unsafe {
                             let at = c.add(r * dst.row * 8);
                             _mm_prefetch::<_MM_HINT_T0>(at);
@@ -593,12 +739,12 @@ mod x86 {
                     run!(|p, r| rows[r].add(p * t.a_step));
                 }
                 if dst.whole::<$mr, { 2 * $lanes }>() {
-                    let c = dst.c.as_mut_ptr().cast::<f64>();
+                    let c = dst.c.cast::<f64>();
                     for (r, v) in acc.iter().enumerate() {
-                        // SAFETY: `whole` proved (MR-1)*row + NR <= c.len(), so row r's
-                        // two vectors, c[r*row..][..NR], are inside `c`; they are read only
-                        // when `add`, which is set only after the first depth slice wrote
-                        // this tile.
+                        // SAFETY: `whole` proved (MR-1)*row + NR <= len, so row r's two
+                        // vectors, c[r*row..][..NR], are C's, and no other thread touches
+                        // them (the invariant of `Dst`); they are read only when `add`,
+                        // which is set only after the first depth slice wrote this tile.
                         unsafe {
                             let at = c.add(r * dst.row);
                             let (mut v0, mut v1) = (v[0], v[1]);
@@ -751,29 +897,74 @@ mod tests {
                     (Strides { rows: k, cols: 1 }, Strides { rows: 1, cols: k }),
                     (Strides { rows: 1, cols: m }, Strides { rows: n, cols: 1 }),
                 ] {
-                    let want = naive(m, n, k, &a, sa, &b, sb);
-                    // NaN where a kernel failed to write (initialised, so reading is defined).
-                    let mut got = vec![MaybeUninit::new(f64::NAN); m * n];
-                    let args = Args {
-                        m,
-                        n,
-                        k,
-                        a: &a,
-                        sa,
-                        b: &b,
-                        sb,
-                    };
-                    run(&args, &mut got, &mut pack);
-                    // SAFETY: every element was initialised (NaN) before the call.
-                    let got: Vec<f64> = got.iter().map(|g| unsafe { g.assume_init() }).collect();
-                    for (g, w) in got.iter().zip(&want) {
-                        assert!(
-                            (g - w).abs() <= 1e-9 * w.abs().max(1.0),
-                            "{name} {m}x{n}x{k}: {g} vs {w}"
-                        );
+                    agrees(run, (m, n, k), (&a, sa), (&b, sb), &mut pack, name);
+                }
+            }
+        }
+    }
+
+    /// The blocked products share their tiles out among the threads as they go: with any
+    /// number of threads (more than the cores, so some are held up and the others take
+    /// their work), every tile is written once per slice, in slice order.
+    #[test]
+    fn blocked_products_agree_whatever_the_threads() {
+        let mut pack = Vec::new();
+        let blocked: Vec<_> = variants()
+            .into_iter()
+            .filter(|(name, _)| name.ends_with("blocked"))
+            .collect();
+        // Three depth slices (two panel buffers, the first reused), five column blocks, a
+        // ragged last tile; and one slice with rows of A in place.
+        for &(m, n, k) in &[(101, 1030, 800), (77, 48, 300)] {
+            let a: Vec<f64> = (0..m * k).map(|x| ((x * 7 % 13) as f64) - 6.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|x| ((x * 5 % 11) as f64) * 0.5).collect();
+            let (sa, sb) = (Strides { rows: k, cols: 1 }, Strides { rows: n, cols: 1 });
+            for threads in [1, 2, 3, 7] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("a thread pool");
+                for (name, run) in &blocked {
+                    for _ in 0..3 {
+                        let what = format!("{name}, {threads} threads");
+                        pool.install(|| {
+                            agrees(*run, (m, n, k), (&a, sa), (&b, sb), &mut pack, &what)
+                        });
                     }
                 }
             }
+        }
+    }
+
+    /// Runs `run` on the operands and checks it against `naive`.
+    fn agrees(
+        run: Product,
+        (m, n, k): (usize, usize, usize),
+        (a, sa): (&[f64], Strides),
+        (b, sb): (&[f64], Strides),
+        pack: &mut Vec<f64>,
+        what: &str,
+    ) {
+        let want = naive(m, n, k, a, sa, b, sb);
+        // NaN where a kernel failed to write (initialised, so reading is defined).
+        let mut got = vec![MaybeUninit::new(f64::NAN); m * n];
+        let args = Args {
+            m,
+            n,
+            k,
+            a,
+            sa,
+            b,
+            sb,
+        };
+        run(&args, &mut got, pack);
+        // SAFETY: every element was initialised (NaN) before the call.
+        let got: Vec<f64> = got.iter().map(|g| unsafe { g.assume_init() }).collect();
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                "{what} {m}x{n}x{k}: {g} vs {w}"
+            );
         }
     }
 
