@@ -400,9 +400,11 @@ fn blocked<const MR: usize, const NR: usize>(
     // attention's `P V`, packing A cost as much as the products.)
     let in_place = |i: usize| x.sa.cols == 1 && n < 8 * NR && (i + 1) * MR <= m;
     // The A panels of one slice; two slices' worth when there are several (at most k + 1
-    // columns of A, as 2 * ceil(k / slices) <= k + 1 for slices >= 2).
-    let stride = tiles * MR * kc_max;
-    let mut panels_a = vec![0.0; stride * slices.min(2)];
+    // columns of A, as 2 * ceil(k / slices) <= k + 1 for slices >= 2). When rows are read
+    // in place, only a ragged last panel is packed: one panel's room.
+    let slot = |i: usize| if in_place(0) { 0 } else { i };
+    let stride = (slot(tiles - 1) + 1) * MR * kc_max;
+    let mut panels_a = Scratch::take(stride * slices.min(2));
     let a_buf = Shared(panels_a.as_mut_ptr());
     let c_ptr = Shared(c.as_mut_ptr());
     let pack = (0..slices)
@@ -417,7 +419,7 @@ fn blocked<const MR: usize, const NR: usize>(
         .collect::<Vec<_>>();
     let block_done = |unit: usize| wait_for(|| done[unit].load(Ordering::Acquire) == tiles);
     let worker = |t: usize| {
-        let mut panels_b = Vec::new();
+        let mut panels_b = Scratch::take(0);
         for s in 0..slices {
             let pc = s * kc_max;
             let kc = kc_max.min(k - pc);
@@ -430,12 +432,14 @@ fn blocked<const MR: usize, const NR: usize>(
             // (finite or not) values whose products the kernels compute but never store.
             while let Some(i) = pack[s].claim(t) {
                 if !in_place(i) {
-                    // SAFETY: panel i of this slice's buffer is inside `panels_a` (i < tiles,
-                    // MR * kc <= MR * kc_max), only the thread that claimed i writes it, and
+                    // SAFETY: panel i's slot in this slice's buffer is inside `panels_a`
+                    // (slot(i) <= slot(tiles - 1), kc <= kc_max; with rows in place only the
+                    // last panel is packed, into slot 0), only the thread that claimed i
+                    // writes it, and
                     // nobody reads it: readers of this buffer's previous slice are done
                     // (waited for above), this slice's readers wait for `packed`.
                     let panel = unsafe {
-                        std::slice::from_raw_parts_mut(a_buf.at(base + i * MR * kc), MR * kc)
+                        std::slice::from_raw_parts_mut(a_buf.at(base + slot(i) * MR * kc), MR * kc)
                     };
                     x.pack_a::<MR>(i * MR, MR.min(m - i * MR), pc, panel);
                 }
@@ -444,7 +448,7 @@ fn blocked<const MR: usize, const NR: usize>(
             wait_for(|| packed[s].load(Ordering::Acquire) == tiles);
             // SAFETY: every panel of the slice is written (`packed` counted them all, with
             // release/acquire), and none is written again until this slice is done.
-            let ap = unsafe { std::slice::from_raw_parts(a_buf.at(base), tiles * MR * kc) };
+            let ap = unsafe { std::slice::from_raw_parts(a_buf.at(base), stride / kc_max * kc) };
             for jb in 0..blocks {
                 let jc = jb * NB;
                 let nb = NB.min(n - jc);
@@ -460,7 +464,7 @@ fn blocked<const MR: usize, const NR: usize>(
                         have_b = true;
                         x.pack_block::<NR>(jc, nb, pc, kc, bp);
                     }
-                    let a = &ap[i * MR * kc..(i + 1) * MR * kc];
+                    let a = &ap[slot(i) * MR * kc..(slot(i) + 1) * MR * kc];
                     let rows = MR.min(m - i * MR);
                     for (j, b) in bp.chunks_exact(NR * kc).enumerate() {
                         let tile = if in_place(i) {
@@ -477,7 +481,7 @@ fn blocked<const MR: usize, const NR: usize>(
                             // The next A panel, fetched into L2 a share at a time while
                             // this one meets the block's B panels (it is usually in neither
                             // L1 nor L2).
-                            let next = ap.get((i + 1) * MR * kc..(i + 2) * MR * kc);
+                            let next = ap.get((slot(i) + 1) * MR * kc..(slot(i) + 2) * MR * kc);
                             let share = (MR * kc).div_ceil(panels).next_multiple_of(8);
                             let ahead = next.map_or(&[][..], |next| {
                                 &next
@@ -509,8 +513,10 @@ fn blocked<const MR: usize, const NR: usize>(
                 }
             }
         }
+        Scratch::give(panels_b);
     };
     (0..threads).into_par_iter().for_each(worker);
+    Scratch::give(panels_a);
 }
 
 /// Units `0..n` of some work shared out among threads: each starts on its own even share,
@@ -580,6 +586,41 @@ impl<T> Shared<T> {
 unsafe impl<T> Send for Shared<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for Shared<T> {}
+
+/// Packing buffers kept between products: a fresh buffer is zeroed by the allocator on
+/// every product (a tenth of a millisecond per megabyte, on the calling thread, before the
+/// workers start: 5% of attention's time). At most `KEPT` buffers of at most `LARGEST`
+/// bytes each are kept, so at most 64 MB stays allocated. A kept buffer holds earlier
+/// values, which packing overwrites before any kernel reads them (or, in the rows a
+/// ragged panel leaves unwritten, reads without storing).
+struct Scratch;
+
+impl Scratch {
+    const KEPT: usize = 4;
+    const LARGEST: usize = 16 << 20;
+
+    fn pool() -> std::sync::MutexGuard<'static, Vec<Vec<f64>>> {
+        static POOL: std::sync::Mutex<Vec<Vec<f64>>> = std::sync::Mutex::new(Vec::new());
+        POOL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A buffer of at least `len` elements.
+    fn take(len: usize) -> Vec<f64> {
+        let mut buf = Self::pool().pop().unwrap_or_default();
+        grown(&mut buf, len);
+        buf
+    }
+
+    /// Keeps `buf` for a later `take`, unless it is large or enough are kept.
+    fn give(buf: Vec<f64>) {
+        if buf.capacity() * size_of::<f64>() <= Self::LARGEST {
+            let mut pool = Self::pool();
+            if pool.len() < Self::KEPT {
+                pool.push(buf);
+            }
+        }
+    }
+}
 
 /// The first `len` elements of `buf`, grown with zeros when shorter.
 fn grown(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
