@@ -117,26 +117,43 @@ fn attention_over_many_row_chunks_writes_every_kept_row() {
     );
 }
 
-#[test]
-fn attention_mapped_over_heads_whose_rows_are_whole_matrices() {
-    // A row of the group is a head: an n x n score matrix per row array.
+const HEADS: &str = "input Q: f64[h, n, d]\ninput K: f64[h, n, d]\ninput V: f64[h, n, d]\n\
+     def attention(Q: f64[n, d], K: f64[n, d], V: f64[n, d]) -> f64[n, d]:\n\
+     \x20   S[t, u] = sum(Q[t, c] * K[u, c] for c) / sqrt(f64(d))\n\
+     \x20   mx[t] = max(S[t, u] for u)\n\
+     \x20   P[t, u] = exp(S[t, u] - mx[t])\n\
+     \x20   z[t] = sum(P[t, u] for u)\n\
+     \x20   Y[t, c] = sum(P[t, u] * V[u, c] for u) / z[t]\n\
+     \x20   return Y\n\
+     Y[g, :, :] = attention(Q[g, :, :], K[g, :, :], V[g, :, :])\n\
+     output Y\n";
+
+/// Attention over `h` heads of `n` positions (d = 8).
+fn heads(h: usize, n: usize) {
     check(
-        "input Q: f64[h, n, d]\ninput K: f64[h, n, d]\ninput V: f64[h, n, d]\n\
-         def attention(Q: f64[n, d], K: f64[n, d], V: f64[n, d]) -> f64[n, d]:\n\
-         \x20   S[t, u] = sum(Q[t, c] * K[u, c] for c) / sqrt(f64(d))\n\
-         \x20   mx[t] = max(S[t, u] for u)\n\
-         \x20   P[t, u] = exp(S[t, u] - mx[t])\n\
-         \x20   z[t] = sum(P[t, u] for u)\n\
-         \x20   Y[t, c] = sum(P[t, u] * V[u, c] for u) / z[t]\n\
-         \x20   return Y\n\
-         Y[g, :, :] = attention(Q[g, :, :], K[g, :, :], V[g, :, :])\n\
-         output Y\n",
+        HEADS,
         vec![
-            ("Q", data(&[5, 110, 8], 14)),
-            ("K", data(&[5, 110, 8], 15)),
-            ("V", data(&[5, 110, 8], 16)),
+            ("Q", data(&[h, n, 8], 14)),
+            ("K", data(&[h, n, 8], 15)),
+            ("V", data(&[h, n, 8], 16)),
         ],
     );
+}
+
+#[test]
+fn attention_mapped_over_few_heads_runs_by_rows_of_scores() {
+    // Five heads are too few rows to share out: the group runs over (head, position),
+    // 550 rows of 110 scores, each row index split into its two variables.
+    heads(5, 110);
+}
+
+#[test]
+fn attention_mapped_over_heads_whose_rows_are_whole_matrices() {
+    // Forty heads are rows enough: a row of the group is a head, an n x n score matrix
+    // per row array.
+    heads(40, 70);
+    // Few heads, but rows of scores too short to pay: still a head per row.
+    heads(3, 20);
 }
 
 #[test]

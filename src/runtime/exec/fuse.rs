@@ -32,11 +32,16 @@ pub(super) struct RowGroup {
     pub(super) members: Vec<Member>,
     /// Array id of the first member's row array; the rest follow in member order.
     pub(super) rows_from: ArrayId,
+    /// The same steps run over the rows of their first two variables, when they allow it:
+    /// chosen at run time when the first variable alone gives too few rows to share out
+    /// (eight heads of attention, each a whole matrix, become 8192 rows of scores).
+    pub(super) deeper: Option<Box<RowGroup>>,
 }
 
 pub(super) struct Member {
-    /// The member's leading variable, set to the row being computed.
-    pub(super) row_var: VarId,
+    /// The member's leading variables, set to the row being computed (row-major over
+    /// their extents, which every member shares).
+    pub(super) row_vars: Vec<VarId>,
     /// The remaining output variables, row-major within a row.
     pub(super) rest: Vec<VarId>,
     /// Whether the whole array is kept (an output, or read after the group).
@@ -63,14 +68,20 @@ pub(super) fn schedule(plan: &mut Plan) -> Vec<Unit> {
     let mut units = Vec::new();
     let mut i = 0;
     while i < n {
-        let end = group_end(plan, i);
+        let end = group_end(plan, i, 1);
         if end - i < 2 {
             units.push(Unit::Step(i));
             i += 1;
             continue;
         }
-        match build_group(plan, i, end, &last_read, &step_reads) {
-            Some(group) => units.push(Unit::Rows(group)),
+        match build_group(plan, i, end, 1, &last_read, &step_reads) {
+            Some(mut group) => {
+                if group_end(plan, i, 2) == end {
+                    group.deeper =
+                        build_group(plan, i, end, 2, &last_read, &step_reads).map(Box::new);
+                }
+                units.push(Unit::Rows(group))
+            }
             None => units.extend((i..end).map(Unit::Step)),
         }
         i = end;
@@ -78,11 +89,13 @@ pub(super) fn schedule(plan: &mut Plan) -> Vec<Unit> {
     units
 }
 
-/// The group of steps `start..end`, with its row arrays appended to `plan.arrays`.
+/// The group of steps `start..end` over the rows of their first `depth` variables, with
+/// its row arrays appended to `plan.arrays`.
 fn build_group(
     plan: &mut Plan,
     start: usize,
     end: usize,
+    depth: usize,
     last_read: &[Option<usize>],
     step_reads: &[Vec<ArrayId>],
 ) -> Option<RowGroup> {
@@ -94,14 +107,14 @@ fn build_group(
         let StepKind::Map { lhs, body } = &step.kind else {
             return None;
         };
-        let rest: Vec<VarId> = lhs[1..].iter().map(|g| g[0]).collect();
+        let rest: Vec<VarId> = lhs[depth..].iter().map(|g| g[0]).collect();
         let mut body = body.clone();
-        redirect(&mut body, &member_ids, rows_from);
+        redirect(&mut body, &member_ids, rows_from, depth);
         let read_in_group = step_reads[start..end]
             .iter()
             .any(|ids| ids.contains(&step.target));
         members.push(Member {
-            row_var: lhs[0][0],
+            row_vars: lhs[..depth].iter().map(|g| g[0]).collect(),
             rest,
             keep: last_read[step.target].is_some_and(|r| r >= end),
             read_in_group,
@@ -117,7 +130,7 @@ fn build_group(
     }
     for (step, m) in steps.iter().zip(&members) {
         let info = &plan.arrays[step.target];
-        let dims = std::iter::once(Size::Const(1))
+        let dims = std::iter::repeat_n(Size::Const(1), depth)
             .chain(m.rest.iter().map(|&v| plan.vars[v].extent.clone()))
             .collect();
         let row = ArrayInfo {
@@ -132,24 +145,27 @@ fn build_group(
         steps,
         members,
         rows_from,
+        deeper: None,
     })
 }
 
-/// The end of the longest group starting at step `start` (`start + 1` when none).
-fn group_end(plan: &Plan, start: usize) -> usize {
-    let Some(extent) = member_shape(plan, &plan.steps[start]) else {
+/// The end of the longest group over the rows of the first `depth` variables starting at
+/// step `start` (`start + 1` when none).
+fn group_end(plan: &Plan, start: usize, depth: usize) -> usize {
+    let Some(extents) = member_shape(plan, &plan.steps[start], depth) else {
         return start + 1;
     };
     let mut end = start + 1;
     while let Some(step) = plan.steps.get(end) {
-        if member_shape(plan, step) != Some(extent) {
+        if member_shape(plan, step, depth).as_ref() != Some(&extents) {
             break;
         }
         let members: Vec<ArrayId> = plan.steps[start..end].iter().map(|s| s.target).collect();
         let StepKind::Map { lhs, body } = &step.kind else {
             break;
         };
-        if !reads_rows_only(body, &members, lhs[0][0]) {
+        let row_vars: Vec<VarId> = lhs[..depth].iter().map(|g| g[0]).collect();
+        if !reads_rows_only(body, &members, &row_vars) {
             break;
         }
         end += 1;
@@ -157,28 +173,39 @@ fn group_end(plan: &Plan, start: usize) -> usize {
     end
 }
 
-/// The extent of the leading variable of a step that can be a member: a definition with
-/// one plain variable per output axis, at least one, that is not a matrix multiply.
-fn member_shape<'p>(plan: &'p Plan, step: &Step) -> Option<&'p Size> {
+/// The extents of the first `depth` variables of a step that can be a member: a
+/// definition with one plain variable per output axis, at least `depth`, that is not a
+/// matrix multiply.
+fn member_shape<'p>(plan: &'p Plan, step: &Step, depth: usize) -> Option<Vec<&'p Size>> {
     let StepKind::Map { lhs, body } = &step.kind else {
         return None;
     };
-    if lhs.is_empty() || lhs.iter().any(|g| g.len() != 1) {
+    if lhs.len() < depth.max(1) || lhs.iter().any(|g| g.len() != 1) {
         return None;
     }
     if contract::analyse(plan, step.target, lhs, body).is_some() {
         return None;
     }
-    Some(&plan.vars[lhs[0][0]].extent)
+    Some(
+        lhs[..depth]
+            .iter()
+            .map(|g| &plan.vars[g[0]].extent)
+            .collect(),
+    )
 }
 
-/// Whether every load in `body` of an array in `members` reads it at row `row_var`.
-fn reads_rows_only(body: &Expr, members: &[ArrayId], row_var: VarId) -> bool {
+/// Whether every load in `body` of an array in `members` reads it at row `row_vars`
+/// (its first indices those variables, in order).
+fn reads_rows_only(body: &Expr, members: &[ArrayId], row_vars: &[VarId]) -> bool {
     let mut ok = true;
     super::visit(body, &mut |e| {
         if let Expr::Load { array, index, .. } = e {
             if members.contains(array)
-                && !matches!(index.first(), Some(Expr::Var(v)) if *v == row_var)
+                && (index.len() < row_vars.len()
+                    || index
+                        .iter()
+                        .zip(row_vars)
+                        .any(|(e, v)| !matches!(e, Expr::Var(w) if w == v)))
             {
                 ok = false;
             }
@@ -187,34 +214,39 @@ fn reads_rows_only(body: &Expr, members: &[ArrayId], row_var: VarId) -> bool {
     ok
 }
 
-/// Loads of member `members[k]` read row array `rows_from + k` at row 0.
-fn redirect(expr: &mut Expr, members: &[ArrayId], rows_from: ArrayId) {
+/// Loads of member `members[k]` read row array `rows_from + k` at row 0 (its first
+/// `depth` indices 0).
+fn redirect(expr: &mut Expr, members: &[ArrayId], rows_from: ArrayId, depth: usize) {
     match expr {
         Expr::Load { array, index, .. } => {
             for e in index.iter_mut() {
-                redirect(e, members, rows_from);
+                redirect(e, members, rows_from, depth);
             }
             if let Some(k) = members.iter().position(|m| m == array) {
                 *array = rows_from + k;
-                index[0] = Expr::Const(Scalar::I64(0));
+                for e in &mut index[..depth] {
+                    *e = Expr::Const(Scalar::I64(0));
+                }
             }
         }
         Expr::Const(_) | Expr::Var(_) | Expr::Size(_) => {}
-        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => redirect(arg, members, rows_from),
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => {
+            redirect(arg, members, rows_from, depth)
+        }
         Expr::Binary { lhs, rhs, .. } => {
-            redirect(lhs, members, rows_from);
-            redirect(rhs, members, rows_from);
+            redirect(lhs, members, rows_from, depth);
+            redirect(rhs, members, rows_from, depth);
         }
         Expr::Where {
             cond,
             then,
             otherwise,
         } => {
-            redirect(cond, members, rows_from);
-            redirect(then, members, rows_from);
-            redirect(otherwise, members, rows_from);
+            redirect(cond, members, rows_from, depth);
+            redirect(then, members, rows_from, depth);
+            redirect(otherwise, members, rows_from, depth);
         }
-        Expr::Reduce { body, .. } => redirect(body, members, rows_from),
+        Expr::Reduce { body, .. } => redirect(body, members, rows_from, depth),
     }
 }
 
@@ -402,12 +434,46 @@ impl Executor<'_> {
         g: &RowGroup,
         arrays: &mut [Option<Tensor>],
     ) -> Result<(), ExecError> {
-        let extents: Vec<Vec<usize>> = g
-            .steps
+        let extents = |g: &RowGroup| {
+            g.steps
+                .iter()
+                .map(|s| self.extents(s))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let shallow = extents(g)?;
+        if let Some(deeper) = &g.deeper {
+            // Too few rows to share out across the threads (or to keep a row in cache),
+            // and rows of the first two variables with work enough each.
+            let ext = extents(deeper)?;
+            let per_row: usize = deeper
+                .members
+                .iter()
+                .zip(&ext)
+                .map(|(m, e)| m.rest.iter().map(|&v| e[v]).product::<usize>())
+                .sum();
+            let threads = rayon::current_num_threads().max(1);
+            if shallow[0][g.members[0].row_vars[0]] < 8 * threads && per_row >= 64 {
+                return self.run_group(deeper, ext, arrays);
+            }
+        }
+        self.run_group(g, shallow, arrays)
+    }
+
+    /// `run_rows` for one way of cutting the group into rows; `extents` of each member's
+    /// variables.
+    fn run_group(
+        &self,
+        g: &RowGroup,
+        extents: Vec<Vec<usize>>,
+        arrays: &mut [Option<Tensor>],
+    ) -> Result<(), ExecError> {
+        // The extents of the row variables, which every member shares.
+        let row_extents: Vec<usize> = g.members[0]
+            .row_vars
             .iter()
-            .map(|s| self.extents(s))
-            .collect::<Result<_, _>>()?;
-        let rows = extents[0][g.members[0].row_var];
+            .map(|&v| extents[0][v])
+            .collect();
+        let rows: usize = row_extents.iter().product();
         let row_shapes: Vec<Vec<usize>> = g
             .members
             .iter()
@@ -425,7 +491,7 @@ impl Executor<'_> {
         let mut full: Vec<Option<(TensorData, usize)>> = Vec::new();
         for (k, step) in g.steps.iter().enumerate() {
             full.push(if g.members[k].keep {
-                let mut shape = vec![rows];
+                let mut shape = row_extents.clone();
                 shape.extend(&row_shapes[k]);
                 let count = self.reserve(step, dtypes[k], &shape)?;
                 Some((fresh(dtypes[k], count), count))
@@ -473,7 +539,12 @@ impl Executor<'_> {
             let first = c * chunk_rows;
             for t in first..rows.min(first + chunk_rows) {
                 for (k, m) in g.members.iter().enumerate() {
-                    env[m.row_var] = t as i64;
+                    // Row t's index along each row variable, the last varying fastest.
+                    let mut rest = t;
+                    for (&v, &e) in m.row_vars.iter().zip(&row_extents).rev() {
+                        env[v] = (rest % e) as i64;
+                        rest /= e;
+                    }
                     let at = (t - first) * row_lens[k];
                     if let (false, Some(out)) = (m.read_in_group, &mut outs[k]) {
                         // Nothing in the group reads this row: compute it in place.
@@ -506,7 +577,7 @@ impl Executor<'_> {
                             // of the one piece (`split` of `len` in pieces of `len`; none
                             // when `len` is 0).
                             unsafe { finish(&mut data, len) };
-                            let mut shape = vec![1];
+                            let mut shape = vec![1; row_extents.len()];
                             shape.extend(&row_shapes[k]);
                             Tensor::new(shape, data)?
                         }
@@ -530,7 +601,7 @@ impl Executor<'_> {
                 // writing all `row_lens[k]` elements of its rows of this member (`fill_rows`
                 // in place, or `copy_row` of the whole row): all `count` are written.
                 unsafe { finish(&mut data, count) };
-                let mut shape = vec![rows];
+                let mut shape = row_extents.clone();
                 shape.extend(&row_shapes[k]);
                 arrays[g.steps[k].target] = Some(Tensor::new(shape, data)?);
             }
@@ -545,7 +616,8 @@ mod tests {
     use crate::overt::checker::check_source;
     use crate::runtime::lower::lower;
 
-    /// The units of a program: `S` for a single step, `R(keep flags)` for a row group.
+    /// The units of a program: `S` for a single step, `R(keep flags)` for a row group,
+    /// `R(...)+` when it can also run over the rows of its first two variables.
     fn units(source: &str) -> String {
         let (program, diags) = check_source(source);
         let program = program.unwrap_or_else(|| panic!("{diags:#?}"));
@@ -568,7 +640,8 @@ mod tests {
                             (false, _) => '.',
                         })
                         .collect();
-                    format!("R({flags})")
+                    let deeper = if g.deeper.is_some() { "+" } else { "" };
+                    format!("R({flags}){deeper}")
                 }
             })
             .collect::<Vec<_>>()
@@ -598,6 +671,19 @@ mod tests {
                 "input A: f64[n, n]\ns[t, u] = A[t, u] * 2.0\n\
                  r[t, u] = s[u, t] + s[t, u]\nq[t] = sum(r[t, u] for u)\noutput q\n",
                 "S R(.k)",
+            ),
+            (
+                // Softmax over the last axis of a 3-D array: rows of (g, t) as well.
+                "input S: f64[h, n, m]\nmx[g, t] = max(S[g, t, u] for u)\n\
+                 e[g, t, u] = exp(S[g, t, u] - mx[g, t])\nz[g, t] = sum(e[g, t, u] for u)\n\
+                 P[g, t, u] = e[g, t, u] / z[g, t]\noutput P\n",
+                "R(...k)+",
+            ),
+            (
+                // b reads a at (t, i, j) for its row (t, j): rows of t only.
+                "input X: f64[n, m, m]\na[t, i, j] = X[t, i, j] * 2.0\n\
+                 b[t, j, i] = a[t, i, j] + 1.0\noutput b\n",
+                "R(.k)",
             ),
         ];
         for (source, want) in cases {
