@@ -977,6 +977,43 @@ mod tests {
         }
     }
 
+    /// Blocked products inside parallel work (as `cov` runs them, one per batch point): a
+    /// product's second worker may start only when the first has done everything, or
+    /// run on the same thread after it; either way nothing waits for work nobody took.
+    #[test]
+    fn blocked_products_nested_in_parallel_work() {
+        use rayon::prelude::*;
+        // Past BLOCKED (2^24 multiply-adds), so `gemm` blocks it: two slices, two blocks.
+        let (m, n, k) = (101, 300, 600);
+        let a: Vec<f64> = (0..m * k).map(|x| ((x * 7 % 13) as f64) - 6.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|x| ((x * 5 % 11) as f64) * 0.5).collect();
+        let (sa, sb) = (Strides { rows: k, cols: 1 }, Strides { rows: n, cols: 1 });
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            pool.install(|| {
+                (0..6).into_par_iter().for_each(|i| {
+                    let what = format!("nested product {i}, {threads} threads");
+                    agrees(
+                        gemm_product,
+                        (m, n, k),
+                        (&a, sa),
+                        (&b, sb),
+                        &mut Vec::new(),
+                        &what,
+                    );
+                })
+            });
+        }
+    }
+
+    /// The product through `gemm`, as the executor calls it (blocked when large).
+    fn gemm_product(x: &Args<'_>, c: &mut [Out], pack: &mut Vec<f64>) {
+        gemm((x.m, x.n, x.k), x.a, x.sa, x.b, x.sb, c, pack);
+    }
+
     /// Runs `run` on the operands and checks it against `naive`.
     fn agrees(
         run: Product,
