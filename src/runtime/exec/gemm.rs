@@ -387,7 +387,7 @@ fn blocked<const MR: usize, const NR: usize>(
     kernel: impl Fn(Tile<'_>, Dst<'_>) + Sync,
 ) {
     use rayon::prelude::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let (m, n, k) = (x.m, x.n, x.k);
     let tiles = m.div_ceil(MR);
     let threads = rayon::current_num_threads().clamp(1, tiles);
@@ -417,8 +417,13 @@ fn blocked<const MR: usize, const NR: usize>(
     let done = (0..slices * blocks)
         .map(|_| AtomicUsize::new(0))
         .collect::<Vec<_>>();
-    let block_done = |unit: usize| wait_for(|| done[unit].load(Ordering::Acquire) == tiles);
+    // Set when a worker panics (a broken invariant), so the others stop waiting for work
+    // it will never finish and the panic reaches the caller instead of a hang.
+    let failed = AtomicBool::new(false);
+    let block_done =
+        |unit: usize| wait_for(&failed, || done[unit].load(Ordering::Acquire) == tiles);
     let worker = |t: usize| {
+        let _flag = FlagOnPanic(&failed);
         let mut panels_b = Scratch::take(0);
         for s in 0..slices {
             let pc = s * kc_max;
@@ -435,9 +440,9 @@ fn blocked<const MR: usize, const NR: usize>(
                     // SAFETY: panel i's slot in this slice's buffer is inside `panels_a`
                     // (slot(i) <= slot(tiles - 1), kc <= kc_max; with rows in place only the
                     // last panel is packed, into slot 0), only the thread that claimed i
-                    // writes it, and
-                    // nobody reads it: readers of this buffer's previous slice are done
-                    // (waited for above), this slice's readers wait for `packed`.
+                    // writes it, and nobody reads it: readers of this buffer's previous
+                    // slice are done (waited for above), this slice's readers wait for
+                    // `packed`.
                     let panel = unsafe {
                         std::slice::from_raw_parts_mut(a_buf.at(base + slot(i) * MR * kc), MR * kc)
                     };
@@ -445,10 +450,7 @@ fn blocked<const MR: usize, const NR: usize>(
                 }
                 packed[s].fetch_add(1, Ordering::Release);
             }
-            wait_for(|| packed[s].load(Ordering::Acquire) == tiles);
-            // SAFETY: every panel of the slice is written (`packed` counted them all, with
-            // release/acquire), and none is written again until this slice is done.
-            let ap = unsafe { std::slice::from_raw_parts(a_buf.at(base), stride / kc_max * kc) };
+            wait_for(&failed, || packed[s].load(Ordering::Acquire) == tiles);
             for jb in 0..blocks {
                 let jc = jb * NB;
                 let nb = NB.min(n - jc);
@@ -459,6 +461,12 @@ fn blocked<const MR: usize, const NR: usize>(
                 let unit = s * blocks + jb;
                 let mut have_b = false;
                 while let Some(i) = units[unit].claim(t) {
+                    // SAFETY: every panel of the slice is written (`packed` counted them
+                    // all, with release/acquire), and none is written again until every
+                    // unit of this slice is done, this one included (`ap` lives only while
+                    // it runs).
+                    let ap =
+                        unsafe { std::slice::from_raw_parts(a_buf.at(base), stride / kc_max * kc) };
                     let bp = grown(&mut panels_b, panels * NR * kc);
                     if !have_b {
                         have_b = true;
@@ -551,11 +559,27 @@ impl Claims {
     }
 }
 
+/// Sets its flag if dropped while its thread panics.
+struct FlagOnPanic<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for FlagOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 /// Waits until `done()`: spinning briefly (the usual wait is for the last unit of another
-/// thread), then yielding the core.
-fn wait_for(done: impl Fn() -> bool) {
+/// thread), then yielding the core. Panics if `failed` is set: the work waited for will
+/// never be done.
+fn wait_for(failed: &std::sync::atomic::AtomicBool, done: impl Fn() -> bool) {
     let mut spins = 0;
     while !done() {
+        assert!(
+            !failed.load(std::sync::atomic::Ordering::Relaxed),
+            "another worker of the product panicked"
+        );
         if spins < 100 {
             std::hint::spin_loop();
             spins += 1;
@@ -1007,6 +1031,44 @@ mod tests {
                 })
             });
         }
+    }
+
+    /// A worker that panics (a broken invariant) makes the product panic, not wait
+    /// forever for the unit it never finished.
+    #[test]
+    fn a_panicking_worker_fails_the_product() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (m, n, k) = (40, 300, 800);
+        let a = vec![1.0; m * k];
+        let b = vec![1.0; k * n];
+        let (sa, sb) = (Strides { rows: k, cols: 1 }, Strides { rows: n, cols: 1 });
+        let args = Args {
+            m,
+            n,
+            k,
+            a: &a,
+            sa,
+            b: &b,
+            sb,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("a thread pool");
+        let calls = AtomicUsize::new(0);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut c = vec![MaybeUninit::new(0.0); m * n];
+            pool.install(|| {
+                blocked::<4, 4>(&args, &mut c, |t, d| {
+                    assert!(
+                        calls.fetch_add(1, Ordering::Relaxed) != 5,
+                        "a broken kernel"
+                    );
+                    kernel::<4, 4>(t, d)
+                })
+            });
+        }));
+        assert!(outcome.is_err());
     }
 
     /// The product through `gemm`, as the executor calls it (blocked when large).
