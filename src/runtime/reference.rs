@@ -1121,13 +1121,14 @@ fn one_axis<T: vector::Numeric>(
     scalar: fn(T) -> Scalar,
     span: TextRange,
 ) -> Result<Vec<Scalar>> {
-    let mut o = xs.clone();
     Ok(match b {
         Builtin::Cumsum => {
+            let mut o = xs.clone();
             T::cumsum(&xs, &mut o).map_err(|()| overflow(span))?;
             o.into_iter().map(scalar).collect()
         }
         Builtin::Sort => {
+            let mut o = xs.clone();
             vector::sort(&xs, &mut o);
             o.into_iter().map(scalar).collect()
         }

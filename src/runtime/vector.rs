@@ -87,30 +87,29 @@ impl SortKey for f32 {
 
 /// The positions of `xs` in stable ascending order.
 fn order<T: SortKey>(xs: &[T]) -> Vec<usize> {
-    let keys: Vec<u64> = xs.iter().map(|x| x.key()).collect();
     match u32::try_from(xs.len()) {
         Ok(n) if n as usize >= PARALLEL_SORT_FROM => {
             // Long: (key, position) pairs packed into one integer, all distinct, so an
             // unstable sort gives the stable order, split across the threads. (From this
             // length the radix sort's arrays outgrow L2: 1e7 pairs, 0.7-0.8 s on one core
             // against its 1.4 s.)
-            let mut pairs: Vec<u128> = keys
-                .into_iter()
+            let mut pairs: Vec<u128> = xs
+                .iter()
                 .zip(0..n)
-                .map(|(k, i)| (u128::from(k) << 32) | u128::from(i))
+                .map(|(x, i)| (u128::from(x.key()) << 32) | u128::from(i))
                 .collect();
             sort_split(&mut pairs, split_levels());
             // The low 32 bits are the position.
             pairs.into_iter().map(|p| p as u32 as usize).collect()
         }
         Ok(n) if n >= RADIX_FROM => {
-            let (_, pos) = radix(keys, (0..n).collect());
+            let (_, pos) = radix(xs.iter().map(|x| x.key()).collect(), (0..n).collect());
             pos.into_iter().map(|p| p as usize).collect()
         }
         _ => {
             // (key, position) pairs are all distinct, so an unstable sort of them gives the
             // stable order.
-            let mut pairs: Vec<(u64, usize)> = keys.into_iter().zip(0..).collect();
+            let mut pairs: Vec<(u64, usize)> = xs.iter().map(|x| x.key()).zip(0..).collect();
             pairs.sort_unstable();
             pairs.into_iter().map(|(_, i)| i).collect()
         }
@@ -178,17 +177,13 @@ pub(crate) fn sort<T: SortKey>(xs: &[T], out: &mut [T]) {
     }
     let count = keys.len();
     sort_split(&mut keys, split_levels());
-    if count >= PARALLEL_SORT_FROM {
-        use rayon::prelude::*;
-        out[..count]
-            .par_iter_mut()
-            .zip(keys.par_iter())
-            .for_each(|(o, &k)| *o = T::from_exact(k));
-    } else {
-        for (o, &k) in out.iter_mut().zip(&keys) {
-            *o = T::from_exact(k);
-        }
-    }
+    // Back to values, across the threads when long (one piece on this thread when short).
+    use rayon::prelude::*;
+    out[..count]
+        .par_iter_mut()
+        .zip(keys.par_iter())
+        .with_min_len(PARALLEL_SORT_FROM)
+        .for_each(|(o, &k)| *o = T::from_exact(k));
     for (o, x) in out[count..].iter_mut().zip(nans) {
         *o = x;
     }

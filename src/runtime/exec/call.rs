@@ -52,15 +52,7 @@ pub(super) fn core_of<'a>(
 ) -> Result<CoreOf<'a>, ExecError> {
     let t = exec.array(arrays, arg.array)?;
     if arg.slots.len() != t.ndim() {
-        return Err(ExecError::at(
-            arg.span,
-            format!(
-                "`{}` has {} axes, indexed with {}",
-                exec.plan.arrays[arg.array].name,
-                t.ndim(),
-                arg.slots.len()
-            ),
-        ));
+        return Err(exec.rank_error(arg.span, arg.array, t.ndim(), arg.slots.len()));
     }
     let core_axes: Vec<usize> = (0..arg.slots.len())
         .filter(|&i| matches!(arg.slots[i], Slot::Whole))
@@ -102,13 +94,7 @@ pub(super) fn base_offset(
                 },
             };
             if i < 0 || i as u64 >= shape[axis] as u64 {
-                return Err(ExecError::at(
-                    arg.span,
-                    format!(
-                        "index {i} is out of bounds for axis {axis} of `{}` (size {})",
-                        exec.plan.arrays[arg.array].name, shape[axis]
-                    ),
-                ));
+                return Err(exec.bounds_error(arg.span, arg.array, axis, i, shape[axis]));
             }
             base += i as usize * strides[axis];
         }

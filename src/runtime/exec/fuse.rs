@@ -180,7 +180,7 @@ fn member_shape<'p>(plan: &'p Plan, step: &Step, depth: usize) -> Option<Vec<&'p
     let StepKind::Map { lhs, body } = &step.kind else {
         return None;
     };
-    if lhs.len() < depth.max(1) || lhs.iter().any(|g| g.len() != 1) {
+    if lhs.len() < depth || lhs.iter().any(|g| g.len() != 1) {
         return None;
     }
     if contract::analyse(plan, step.target, lhs, body).is_some() {
@@ -441,9 +441,11 @@ impl Executor<'_> {
                 .collect::<Result<Vec<_>, _>>()
         };
         let shallow = extents(g)?;
-        if let Some(deeper) = &g.deeper {
-            // Too few rows to share out across the threads (or to keep a row in cache),
-            // and rows of the first two variables with work enough each.
+        let threads = rayon::current_num_threads().max(1);
+        // Too few rows to share out across the threads (or to keep a row in cache): rows
+        // of the first two variables, if each has work enough.
+        let few = shallow[0][g.members[0].row_vars[0]] < 8 * threads;
+        if let Some(deeper) = g.deeper.as_deref().filter(|_| few) {
             let ext = extents(deeper)?;
             let per_row: usize = deeper
                 .members
@@ -451,8 +453,7 @@ impl Executor<'_> {
                 .zip(&ext)
                 .map(|(m, e)| m.rest.iter().map(|&v| e[v]).product::<usize>())
                 .sum();
-            let threads = rayon::current_num_threads().max(1);
-            if shallow[0][g.members[0].row_vars[0]] < 8 * threads && per_row >= 64 {
+            if per_row >= 64 {
                 return self.run_group(deeper, ext, arrays);
             }
         }
@@ -533,17 +534,22 @@ impl Executor<'_> {
         }
         let run_chunk = |(c, mut outs): (usize, Vec<Option<RowsMut<'_>>>)| {
             let mut env = vec![0i64; self.plan.vars.len()];
+            // The current row's index along each row variable.
+            let mut at_row = vec![0i64; row_extents.len()];
             // Each member's row array, made when its first row is computed (into memory
             // not zeroed first: a head of attention is an 8 MB row) and reused for the rest.
             let mut row_arrays: Vec<Option<Tensor>> = (0..g.members.len()).map(|_| None).collect();
             let first = c * chunk_rows;
             for t in first..rows.min(first + chunk_rows) {
+                // Row t split into its index along each row variable, the last fastest.
+                let mut rest = t;
+                for (i, &e) in at_row.iter_mut().zip(&row_extents).rev() {
+                    *i = (rest % e) as i64;
+                    rest /= e;
+                }
                 for (k, m) in g.members.iter().enumerate() {
-                    // Row t's index along each row variable, the last varying fastest.
-                    let mut rest = t;
-                    for (&v, &e) in m.row_vars.iter().zip(&row_extents).rev() {
-                        env[v] = (rest % e) as i64;
-                        rest /= e;
+                    for (&v, &i) in m.row_vars.iter().zip(&at_row) {
+                        env[v] = i;
                     }
                     let at = (t - first) * row_lens[k];
                     if let (false, Some(out)) = (m.read_in_group, &mut outs[k]) {

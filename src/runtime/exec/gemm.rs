@@ -403,7 +403,8 @@ fn blocked<const MR: usize, const NR: usize>(
     // columns of A, as 2 * ceil(k / slices) <= k + 1 for slices >= 2). When rows are read
     // in place, only a ragged last panel is packed: one panel's room.
     let slot = |i: usize| if in_place(0) { 0 } else { i };
-    let stride = (slot(tiles - 1) + 1) * MR * kc_max;
+    let slots = slot(tiles - 1) + 1;
+    let stride = slots * MR * kc_max;
     let mut panels_a = Scratch::take(stride * slices.min(2));
     let a_buf = Shared(panels_a.as_mut_ptr());
     let c_ptr = Shared(c.as_mut_ptr());
@@ -438,7 +439,7 @@ fn blocked<const MR: usize, const NR: usize>(
             while let Some(i) = pack[s].claim(t) {
                 if !in_place(i) {
                     // SAFETY: panel i's slot in this slice's buffer is inside `panels_a`
-                    // (slot(i) <= slot(tiles - 1), kc <= kc_max; with rows in place only the
+                    // (slot(i) < slots, kc <= kc_max; with rows in place only the
                     // last panel is packed, into slot 0), only the thread that claimed i
                     // writes it, and nobody reads it: readers of this buffer's previous
                     // slice are done (waited for above), this slice's readers wait for
@@ -459,19 +460,20 @@ fn blocked<const MR: usize, const NR: usize>(
                     block_done((s - 1) * blocks + jb);
                 }
                 let unit = s * blocks + jb;
-                let mut have_b = false;
-                while let Some(i) = units[unit].claim(t) {
+                // B's block is packed only by a thread that gets a unit of it.
+                let Some(first) = units[unit].claim(t) else {
+                    continue;
+                };
+                let bp = grown(&mut panels_b, panels * NR * kc);
+                x.pack_block::<NR>(jc, nb, pc, kc, bp);
+                let bp = &*bp;
+                let rest = std::iter::from_fn(|| units[unit].claim(t));
+                for i in std::iter::once(first).chain(rest) {
                     // SAFETY: every panel of the slice is written (`packed` counted them
                     // all, with release/acquire), and none is written again until every
                     // unit of this slice is done, this one included (`ap` lives only while
                     // it runs).
-                    let ap =
-                        unsafe { std::slice::from_raw_parts(a_buf.at(base), stride / kc_max * kc) };
-                    let bp = grown(&mut panels_b, panels * NR * kc);
-                    if !have_b {
-                        have_b = true;
-                        x.pack_block::<NR>(jc, nb, pc, kc, bp);
-                    }
+                    let ap = unsafe { std::slice::from_raw_parts(a_buf.at(base), slots * MR * kc) };
                     let a = &ap[slot(i) * MR * kc..(slot(i) + 1) * MR * kc];
                     let rows = MR.min(m - i * MR);
                     for (j, b) in bp.chunks_exact(NR * kc).enumerate() {

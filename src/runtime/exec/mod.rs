@@ -933,6 +933,35 @@ impl<'p> Executor<'p> {
         })
     }
 
+    /// The error for array `id`, of `ndim` axes, indexed with `given` indices.
+    fn rank_error(&self, span: TextRange, id: usize, ndim: usize, given: usize) -> ExecError {
+        ExecError::at(
+            span,
+            format!(
+                "`{}` has {ndim} axes, indexed with {given}",
+                self.plan.arrays[id].name
+            ),
+        )
+    }
+
+    /// The error for index `i` outside axis `axis` (of `size`) of array `id`.
+    fn bounds_error(
+        &self,
+        span: TextRange,
+        id: usize,
+        axis: usize,
+        i: i64,
+        size: usize,
+    ) -> ExecError {
+        ExecError::at(
+            span,
+            format!(
+                "index {i} is out of bounds for axis {axis} of `{}` (size {size})",
+                self.plan.arrays[id].name
+            ),
+        )
+    }
+
     /// `array[index...]` for every point of the block: a borrowed slice when contiguous,
     /// a strided copy, or a gather with every index bounds-checked.
     fn load<'a>(
@@ -947,27 +976,11 @@ impl<'p> Executor<'p> {
         let t = self.array(arrays, id)?;
         let shape = t.shape();
         if index.len() != shape.len() {
-            return Err(ExecError::at(
-                span,
-                format!(
-                    "`{}` has {} axes, indexed with {}",
-                    self.plan.arrays[id].name,
-                    shape.len(),
-                    index.len()
-                ),
-            ));
+            return Err(self.rank_error(span, id, shape.len(), index.len()));
         }
         let strides = t.strides();
         let len = inner.map_or(1, |i| i.len);
-        let oob = |axis: usize, i: i64| {
-            ExecError::at(
-                span,
-                format!(
-                    "index {i} is out of bounds for axis {axis} of `{}` (size {})",
-                    self.plan.arrays[id].name, shape[axis]
-                ),
-            )
-        };
+        let oob = |axis: usize, i: i64| self.bounds_error(span, id, axis, i, shape[axis]);
         let mut base = 0usize;
         let mut step = 0usize;
         let mut has_inner = false;
